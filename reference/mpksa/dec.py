@@ -1,0 +1,35 @@
+"""Dec (Sec. 3.3): the server removes the masks with alpha and reads the sum with L."""
+
+from __future__ import annotations
+
+import gmpy2
+
+from .errors import LInputError, show
+from .messages import Aggregate, ServerKey
+from .params import PaperParams, V1Params
+
+
+def l_function(x: int, n: int) -> int:
+    """L(x) = (x - 1) / n, defined only for x = 1 mod n."""
+    if x % n != 1:
+        raise LInputError(f"L input {show(x)} must be 1 mod n, but is {show(x % n)} mod n")
+    return (x - 1) // n
+
+
+def dec_paper(params: PaperParams, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+    """As printed: d/T mod p, then hat_j = L(E_Agg,j * (d/T)^{-alpha_j} mod p^2). Wrong: finding E1."""
+    p, p2 = params.p, params.p2
+    d_over_t = aggregate.d[0] * gmpy2.invert(aggregate.t[0], p) % p
+    return tuple(
+        l_function(int(e * gmpy2.powmod(d_over_t, -alpha, p2) % p2), p)
+        for e, alpha in zip(aggregate.e_agg, key.alphas)
+    )
+
+
+def dec_v1(params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+    """Review C.5: M_j = L(E_Agg,j * (d_j * T_j^{-1})^{-alpha} mod n^2), all mod n^2."""
+    n, n2, alpha = params.n, params.n2, key.alphas[0]
+    return tuple(
+        l_function(int(e * gmpy2.powmod(d * gmpy2.invert(t, n2) % n2, -alpha, n2) % n2), n)
+        for e, d, t in zip(aggregate.e_agg, aggregate.d, aggregate.t)
+    )

@@ -1,0 +1,48 @@
+"""Enc (Sec. 3.2, Eq. (2) and Sec. 3.4): encrypt the packed segments of one client."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gmpy2
+
+from .errors import QuantizationRangeError, show
+from .messages import Ciphertext
+from .params import PaperParams, V1Params
+from .randomness import SYSTEM_RANDOM, RandomSource, exponent
+from .validate import check_group_element, check_length
+
+
+def enc_paper(params: PaperParams, betas: Sequence[int], pk_s: int, hats: Sequence[int],
+              rng: RandomSource = SYSTEM_RANDOM) -> Ciphertext:
+    """As printed: one (r_i1, r_i2) in Z_q for all u segments.
+
+    E_ij1 = (p+1)^{hat_ij} * beta_j^{r_i1} mod p^2,
+    E_i2 = (g^{r_i2} mod p, g^{r_i1} * pk_S^{r_i2} mod p).
+    """
+    check_length(betas, len(hats), "beta")
+    p, p2 = params.p, params.p2
+    r1, r2 = exponent(params.q, rng), exponent(params.q, rng)
+    e1 = tuple(int(gmpy2.powmod(p + 1, m, p2) * gmpy2.powmod(b, r1, p2) % p2) for m, b in zip(hats, betas))
+    e2 = (int(gmpy2.powmod(params.g, r2, p)), int(gmpy2.powmod(params.g, r1, p) * gmpy2.powmod(pk_s, r2, p) % p))
+    return Ciphertext(e1, (e2,))
+
+
+def enc_v1(params: V1Params, beta: int, pk_s: int, segments: Sequence[int],
+           rng: RandomSource = SYSTEM_RANDOM) -> Ciphertext:
+    """Review C.4: fresh (r_ij1, r_ij2) for every segment j; draws r_ij1 then r_ij2.
+
+    E_ij1 = (1 + m_ij*n) * beta^{r_ij1} mod n^2,
+    E_ij2 = (g^{r_ij2}, g^{r_ij1} * pk_S^{r_ij2}) mod n^2.
+    """
+    n, n2, g = params.n, params.n2, params.g
+    check_group_element(params, beta, "beta")
+    check_group_element(params, pk_s, "pk_S")
+    e1, e2 = [], []
+    for j, m in enumerate(segments):
+        if not 0 <= m < n:
+            raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
+        r1, r2 = exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)
+        e1.append(int((1 + m * n) * gmpy2.powmod(beta, r1, n2) % n2))
+        e2.append((int(gmpy2.powmod(g, r2, n2)), int(gmpy2.powmod(g, r1, n2) * gmpy2.powmod(pk_s, r2, n2) % n2)))
+    return Ciphertext(tuple(e1), tuple(e2))

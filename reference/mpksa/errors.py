@@ -1,0 +1,160 @@
+"""Typed errors. Each names the offending value and the rule it broke.
+
+Every error has a stable ``code``: test vectors and the conformance protocol
+refer to errors by this code, so implementations in other languages can map
+their own exceptions onto it.
+"""
+
+from __future__ import annotations
+
+_HEX_PREVIEW = 24
+
+
+def show(value: object) -> str:
+    """A short, public rendering of a value for an error message."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = format(value, "x")
+        if len(text) > _HEX_PREVIEW:
+            text = f"{text[:8]}...{text[-8:]} ({value.bit_length()} bits)"
+        return "0x" + text
+    return repr(value)
+
+
+class MpksaError(Exception):
+    """Base class of every error the package raises on bad input."""
+
+    code = "mpksa-error"
+
+
+class ParameterError(MpksaError):
+    """A parameter set or encoding setting breaks its own rules."""
+
+    code = "invalid-parameters"
+
+
+class MalformedInputError(MpksaError):
+    """An input is not of the expected type, length or encoding."""
+
+    code = "malformed-input"
+
+
+class ElementOutOfRangeError(MpksaError):
+    """A group element is not in [1, modulus)."""
+
+    code = "element-out-of-range"
+
+
+class NonUnitError(MpksaError):
+    """A group element shares a factor with the modulus."""
+
+    code = "non-unit"
+
+
+class LInputError(MpksaError):
+    """The input of L(x) = (x - 1) / n is not 1 mod n."""
+
+    code = "l-input-not-one-mod-n"
+
+
+class NonFiniteValueError(MpksaError):
+    """A gradient value is NaN or infinite."""
+
+    code = "non-finite-value"
+
+
+class QuantizationRangeError(MpksaError):
+    """A value lies outside the range the encoding can represent."""
+
+    code = "value-out-of-range"
+
+
+class SlotOverflowError(MpksaError):
+    """A packed slot would carry into its neighbour."""
+
+    code = "slot-overflow"
+
+
+class DimensionMismatchError(MpksaError):
+    """Vectors or message lists that must agree in length do not."""
+
+    code = "dimension-mismatch"
+
+
+class TooFewClientsError(MpksaError):
+    """The online set S has fewer than two clients."""
+
+    code = "too-few-clients"
+
+
+class DuplicateClientError(MpksaError):
+    """A client id appears twice in S."""
+
+    code = "duplicate-client-id"
+
+
+class UnknownClientError(MpksaError):
+    """A client id has no registered public key."""
+
+    code = "unknown-client-id"
+
+
+class SingleClientAbort(MpksaError):
+    """pk_S == pk_i: the client is alone in S and must not upload (Sec. 3.2)."""
+
+    code = "single-client-abort"
+
+
+class AggregateKeyMismatchError(MpksaError):
+    """pk_S is not the product of the announced public keys (wrong or forged pk_S)."""
+
+    code = "aggregate-key-mismatch"
+
+
+class ChallengeMismatchError(MpksaError):
+    """The challenge R is not the product of the announced g^{r_2} (finding E4)."""
+
+    code = "challenge-mismatch"
+
+
+class AeadError(MpksaError):
+    """AES-256-GCM authentication failed: tampered ciphertext, tag, nonce or data."""
+
+    code = "aead-failure"
+
+
+class RoundAbortedError(MpksaError):
+    """A client in S dropped out after upload; the round must be re-run."""
+
+    code = "round-aborted"
+
+
+class RerunRefusedError(MpksaError):
+    """A client refuses to answer a re-run of the same update for a smaller S (E7)."""
+
+    code = "rerun-refused"
+
+
+ERROR_CLASSES: dict[str, type[MpksaError]] = {
+    cls.code: cls
+    for cls in (
+        MpksaError,
+        ParameterError,
+        MalformedInputError,
+        ElementOutOfRangeError,
+        NonUnitError,
+        LInputError,
+        NonFiniteValueError,
+        QuantizationRangeError,
+        SlotOverflowError,
+        DimensionMismatchError,
+        TooFewClientsError,
+        DuplicateClientError,
+        UnknownClientError,
+        SingleClientAbort,
+        AggregateKeyMismatchError,
+        ChallengeMismatchError,
+        AeadError,
+        RoundAbortedError,
+        RerunRefusedError,
+    )
+}

@@ -1,0 +1,136 @@
+"""Algorithm 1: one round of secure aggregation over a set of clients.
+
+Read top to bottom, this is the protocol: who computes what, and what is sent.
+Dropouts before S is fixed are simply clients left out of `online` (Theorem 4).
+A client of S that drops out after upload aborts the round (finding E7): re-run
+it with fresh randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .aggpkgen import agg_pk_gen, check_pk_s
+from .agg import agg
+from .chelgen import chel_gen, check_challenge
+from .encoding import Encoding, quantize
+from .errors import DimensionMismatchError, RoundAbortedError, SlotOverflowError, UnknownClientError
+from .messages import Aggregate, Ciphertext, KeyPair, ServerKey
+from .params import Params
+from .profiles import profile_of
+from .randomness import SYSTEM_RANDOM, RandomSource
+from .resgen import res_gen
+from .se import dse, se
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client's long-term keys and this round's update (a gradient and its weight |D_i|)."""
+
+    client_id: int
+    keys: KeyPair
+    update: Sequence[float]
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Options outside the paper's honest-but-curious model (review C.9)."""
+
+    announce_keys: bool = False       # E5: clients recompute pk_S from the announced pk_k
+    announce_challenge: bool = False  # E4: clients recompute R_j from the announced g^{r_kj2}
+
+
+@dataclass
+class RoundResult:
+    """Every message of the round, and what the server learned."""
+
+    online: tuple[int, ...]
+    pk_s: int
+    sealed_models: dict[int, bytes]
+    quantized: dict[int, list[int]]
+    ciphertexts: dict[int, Ciphertext]
+    challenge: tuple[int, ...]
+    responses: dict[int, tuple[int, ...]]
+    aggregate: Aggregate
+    segment_sums: tuple[int, ...]
+    weighted_sums: list[int]
+    weight_sum: int
+    expected_sums: list[int] = field(default_factory=list)
+    expected_weight_sum: int = 0
+
+    @property
+    def correct(self) -> bool:
+        """The decrypted aggregate equals the plaintext sum of the quantized, weighted updates."""
+        return (self.weighted_sums, self.weight_sum) == (self.expected_sums, self.expected_weight_sum)
+
+
+def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients: Sequence[Client],
+              online: Iterable[int], *, model: bytes = b"", round_id: int = 0,
+              dropped_after_upload: Iterable[int] = (), hardening: Hardening = Hardening(),
+              rng: RandomSource = SYSTEM_RANDOM) -> RoundResult:
+    """One iteration of the while loop of Algorithm 1 (lines 3 to 17)."""
+    profile = profile_of(params)
+    registered = {c.client_id: c for c in clients}
+    s = tuple(online)
+    unknown = [i for i in s if i not in registered]
+    if unknown:
+        raise UnknownClientError(f"client ids {unknown} in S have no registered public key")
+    dim = len(registered[s[0]].update) if s else 0
+    for i in s:
+        if len(registered[i].update) != dim:
+            raise DimensionMismatchError(f"client {i} sends {len(registered[i].update)} values, expected {dim}")
+
+    # Line 3, server: AggPKGen and SE for each client of S.
+    pk_s = agg_pk_gen(params, [(i, registered[i].keys.pk) for i in s])
+    if len(s) > encoding.max_clients:
+        raise SlotOverflowError(f"|S| = {len(s)} exceeds max_clients = {encoding.max_clients}")
+    announced = [registered[i].keys.pk for i in s] if hardening.announce_keys else None
+    sealed = {i: se(params, registered[i].keys.pk, server_key.alphas[0], model, round_id, i, rng) for i in s}
+
+    # Lines 5 to 11, each client: check pk_S, DSE, quantize, pack (Eq. (2)), Enc.
+    quantized, uploads = {}, {}
+    for i in s:
+        me = registered[i]
+        check_pk_s(params, pk_s, me.keys.pk, announced)
+        dse(params, server_key.betas[0], me.keys.sk, sealed[i], round_id, i)
+        quantized[i] = quantize(me.update, encoding)
+        hats = profile.encode(quantized[i], me.weight, encoding, params)
+        uploads[i] = profile.enc(params, server_key, pk_s, hats, rng)
+
+    # Lines 13 and 14, server: ChelGen. A client of S that is gone now aborts the round.
+    gone = sorted(set(dropped_after_upload) & set(s))
+    if gone:
+        raise RoundAbortedError(f"clients {gone} dropped out after upload; re-run the round with fresh randomness")
+    challenge = chel_gen(params, [uploads[i] for i in s])
+
+    # Lines 15 and 16, each client: ResGen.
+    responses = {}
+    for i in s:
+        if hardening.announce_challenge:
+            check_challenge(params, challenge, [[a for a, _ in uploads[k].e2] for k in s], [a for a, _ in uploads[i].e2])
+        responses[i] = res_gen(params, challenge, registered[i].keys.sk)
+
+    # Line 17, server: Agg, Dec, Algorithm 2.
+    aggregate = agg(params, [uploads[i] for i in s], [responses[i] for i in s])
+    sums = profile.dec(params, server_key, aggregate)
+    weighted_sums, weight_sum = profile.decode(sums, encoding, len(s), dim, params)
+    return RoundResult(
+        online=s, pk_s=pk_s, sealed_models=sealed, quantized=quantized, ciphertexts=uploads,
+        challenge=challenge, responses=responses, aggregate=aggregate, segment_sums=sums,
+        weighted_sums=weighted_sums, weight_sum=weight_sum,
+        expected_sums=[sum(registered[i].weight * quantized[i][t] for i in s) for t in range(dim)],
+        expected_weight_sum=sum(registered[i].weight for i in s),
+    )
+
+
+def setup(params: Params, encoding: Encoding, dim: int, client_ids: Iterable[int],
+          rng: RandomSource = SYSTEM_RANDOM) -> tuple[ServerKey, dict[int, KeyPair]]:
+    """System initialization of Algorithm 1: SysGen by the server, KeyGen by each client."""
+    from .keygen import key_gen
+
+    profile = profile_of(params)
+    u = -(-(dim + 1) // encoding.slots_per_segment(params.modulus_bits))
+    server_key = profile.sys_gen(params, u, rng)
+    return server_key, {i: key_gen(params, rng) for i in client_ids}

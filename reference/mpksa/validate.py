@@ -1,0 +1,41 @@
+"""Checks on every received element (review C.7). A failure is a typed error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gmpy2
+
+from .errors import DimensionMismatchError, ElementOutOfRangeError, MalformedInputError, NonUnitError, show
+from .params import Params
+
+
+def check_integer(x: object, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int | type(gmpy2.mpz(0))):
+        raise MalformedInputError(f"{name} = {x!r} must be an integer")
+    return int(x)
+
+
+def check_unit(x: object, n: int, modulus: int, name: str) -> int:
+    """0 < x < modulus and gcd(x, n) = 1; a non-unit would reveal a factor of n."""
+    x = check_integer(x, name)
+    if not 0 < x < modulus:
+        raise ElementOutOfRangeError(f"{name} = {show(x)} must lie in [1, {show(modulus)})")
+    if gmpy2.gcd(x, n) != 1:
+        raise NonUnitError(f"{name} = {show(x)} must be a unit: gcd({name}, n) = {show(int(gmpy2.gcd(x, n)))}")
+    return x
+
+
+def check_group_element(params: Params, x: object, name: str) -> int:
+    """An element of the group of g: mod p in `paper`, mod n^2 in `v1`."""
+    return check_unit(x, params.message_modulus, params.group_modulus, name)
+
+
+def check_e1_element(params: Params, x: object, name: str) -> int:
+    """A first ciphertext component: mod p^2 in `paper`, mod n^2 in `v1`."""
+    return check_unit(x, params.message_modulus, params.big_modulus, name)
+
+
+def check_length(items: Sequence[object], expected: int, name: str) -> None:
+    if len(items) != expected:
+        raise DimensionMismatchError(f"{name} has {len(items)} entries, expected {expected}")

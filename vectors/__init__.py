@@ -1,0 +1,1 @@
+"""mpksa.vectors"""
