@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .errors import TooFewClientsError
 from .messages import Aggregate, Ciphertext
 from .params import Params
 from .validate import check_e1_element, check_group_element, check_length
@@ -11,6 +12,8 @@ from .validate import check_e1_element, check_group_element, check_length
 
 def agg(params: Params, ciphertexts: Sequence[Ciphertext], responses: Sequence[Sequence[int]]) -> Aggregate:
     """E_Agg,j = prod_i E_ij1 (mod p^2 | n^2); d_j = prod_i E_ij2[1]; T_j = prod_i T_ij (mod p | n^2)."""
+    if not ciphertexts:
+        raise TooFewClientsError("there are no ciphertexts to aggregate: |S| = 0")
     check_length(responses, len(ciphertexts), "responses")
     u, w = len(ciphertexts[0].e1), len(ciphertexts[0].e2)
     e_agg, d, t = [1] * u, [1] * w, [1] * w

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import ChallengeMismatchError, show
+from .errors import ChallengeMismatchError, TooFewClientsError, show
 from .messages import Ciphertext
 from .params import Params
 from .validate import check_group_element, check_length
@@ -12,6 +12,8 @@ from .validate import check_group_element, check_length
 
 def chel_gen(params: Params, ciphertexts: Sequence[Ciphertext]) -> tuple[int, ...]:
     """R_j = prod_{C_i in S} g^{r_ij2} (one R in `paper`, one per segment in `v1`)."""
+    if not ciphertexts:
+        raise TooFewClientsError("there are no ciphertexts to challenge: |S| = 0")
     u = len(ciphertexts[0].e2)
     challenge = []
     for j in range(u):

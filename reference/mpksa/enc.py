@@ -21,6 +21,9 @@ def enc_paper(params: PaperParams, betas: Sequence[int], pk_s: int, hats: Sequen
     E_i2 = (g^{r_i2} mod p, g^{r_i1} * pk_S^{r_i2} mod p).
     """
     check_length(betas, len(hats), "beta")
+    for j, b in enumerate(betas):
+        check_group_element(params, b, f"beta_{j + 1}")
+    check_group_element(params, pk_s, "pk_S")
     p, p2 = params.p, params.p2
     r1, r2 = exponent(params.q, rng), exponent(params.q, rng)
     e1 = tuple(int(gmpy2.powmod(p + 1, m, p2) * gmpy2.powmod(b, r1, p2) % p2) for m, b in zip(hats, betas))

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import aggpkgen, agg, chelgen, dec, encoding, enc, keygen, resgen, se, sysgen
 from .encoding import Encoding
-from .errors import MalformedInputError, MpksaError, ParameterError
+from .errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
 from .messages import Aggregate, Ciphertext, ServerKey
 from .params import Params, PaperParams, V1Params
 from .profiles import profile_of
@@ -176,12 +176,19 @@ class Context:
 
 # Each handler maps JSON inputs to JSON outputs through the reference functions.
 
+def _all_used(rng: ReplayRandom, what: str) -> None:
+    if not rng.exhausted():
+        raise MalformedInputError(f"more {what} values were given than the operation uses")
+
+
 def _sys_gen(ctx: Context, inp: Json) -> Json:
     alphas = [ctx.codec.exponent_in(a, f"alphas[{j}]") for j, a in enumerate(_list(inp.get("alphas"), "alphas"))]
+    rng = ReplayRandom(alphas)
     if ctx.params.profile == "paper":
-        key = sysgen.sys_gen_paper(ctx.params, len(alphas), ReplayRandom(alphas))
+        key = sysgen.sys_gen_paper(ctx.params, len(alphas), rng)
     else:
-        key = sysgen.sys_gen_v1(ctx.params, ReplayRandom(alphas))
+        key = sysgen.sys_gen_v1(ctx.params, rng)
+    _all_used(rng, "alpha")
     return {"betas": [ctx.codec.element(b) for b in key.betas]}
 
 
@@ -247,10 +254,15 @@ def _enc(ctx: Context, inp: Json) -> Json:
     segments = [codec.message_in(m, f"segments[{j}]") for j, m in enumerate(_list(inp.get("segments"), "segments"))]
     r1 = [codec.exponent_in(r, f"r1[{j}]") for j, r in enumerate(_list(inp.get("r1"), "r1"))]
     r2 = [codec.exponent_in(r, f"r2[{j}]") for j, r in enumerate(_list(inp.get("r2"), "r2"))]
+    if len(r1) != len(r2):
+        raise DimensionMismatchError(f"{len(r1)} values r1 but {len(r2)} values r2")
     draws = [r for pair in zip(r1, r2) for r in pair]
     key = ServerKey(tuple(0 for _ in betas), tuple(betas))
     pk_s = codec.element_in(inp.get("pk_s"), "pk_s")
-    return {"ciphertext": codec.ciphertext(profile_of(ctx.params).enc(ctx.params, key, pk_s, segments, ReplayRandom(draws)))}
+    rng = ReplayRandom(draws)
+    ciphertext = profile_of(ctx.params).enc(ctx.params, key, pk_s, segments, rng)
+    _all_used(rng, "r1/r2")
+    return {"ciphertext": codec.ciphertext(ciphertext)}
 
 
 def _chel_gen(ctx: Context, inp: Json) -> Json:
