@@ -33,6 +33,8 @@ def check_pk_s(params: Params, pk_s: int, pk_i: int, announced: Sequence[int] | 
     if pk_s == pk_i:
         raise SingleClientAbort(f"pk_S = {show(pk_s)} equals the client's own pk_i: it is alone in S")
     if announced is not None:
+        if len(set(announced)) != len(announced):
+            raise AggregateKeyMismatchError("the announced keys of S repeat a key: pk_S could count one client twice")
         if pk_i not in announced:
             raise AggregateKeyMismatchError(f"own pk_i = {show(pk_i)} is not among the announced keys of S")
         product = agg_pk_gen(params, list(enumerate(announced)))

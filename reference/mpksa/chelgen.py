@@ -28,6 +28,9 @@ def chel_gen(params: Params, ciphertexts: Sequence[Ciphertext]) -> tuple[int, ..
 def check_challenge(params: Params, challenge: Sequence[int], announced: Sequence[Sequence[int]],
                     own: Sequence[int]) -> None:
     """Hardening (review C.9): R_j must be the product of the announced g^{r_kj2}, own included."""
+    check_length(own, len(challenge), "own g^r2")
+    for k, row in enumerate(announced):
+        check_length(row, len(challenge), f"announced g^r2[{k}]")
     for j, r in enumerate(challenge):
         column = [row[j] for row in announced]
         if own[j] not in column:

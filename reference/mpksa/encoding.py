@@ -30,6 +30,12 @@ class Encoding:
     max_clients: int = 10
 
     def __post_init__(self) -> None:
+        for name in ("frac_bits", "weight_max", "max_clients"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ParameterError(f"{name} = {value!r} must be an integer")
+        if isinstance(self.clip, bool) or not isinstance(self.clip, int | float):
+            raise ParameterError(f"clip = {self.clip!r} must be a number")
         if not 0 <= self.frac_bits <= 52:
             raise ParameterError(f"frac_bits = {self.frac_bits} must lie in [0, 52]")
         if not (math.isfinite(self.clip) and self.clip > 0):
@@ -164,6 +170,8 @@ def decode_v1(sums: Sequence[int], enc: Encoding, clients: int, dim: int, modulu
         if not 0 <= s <= limit:
             raise SlotOverflowError(f"slot[{index}] = {s} lies outside [0, |S|*2V = {limit}]")
     values = [s - clients * enc.value_bound for s in slots]
+    if not clients <= values[dim] <= clients * enc.weight_max:
+        raise SlotOverflowError(f"weight sum {values[dim]} lies outside [|S|, |S|*weight_max] = [{clients}, {clients * enc.weight_max}]")
     return values[:dim], values[dim]
 
 

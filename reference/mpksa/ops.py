@@ -19,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import gmpy2
+
 from . import aggpkgen, agg, chelgen, dec, encoding, enc, keygen, resgen, se, sysgen
 from .encoding import Encoding
 from .errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
 from .messages import Aggregate, Ciphertext, ServerKey
-from .params import Params, PaperParams, V1Params
+from .params import PARAMETER_SET_NAMES, Params, PaperParams, V1Params, parameter_set
 from .profiles import profile_of
 from .randomness import ReplayRandom
 
@@ -82,17 +84,62 @@ def params_to_json(params: Params) -> Json:
             "exponent_bits": params.exponent_bits, "insecure": params.insecure}
 
 
+_MINIMAL_HEX = re.compile(r"^[1-9a-f][0-9a-f]*$")
+
+
+def _field(data: Json, key: str, kind: type) -> Any:
+    value = data.get(key)
+    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
+        raise ParameterError(f"params.{key} = {value!r} must be of type {kind.__name__}")
+    return value
+
+
+def _hex_field(data: Json, key: str) -> int:
+    value = _field(data, key, str)
+    if not _MINIMAL_HEX.match(value):
+        raise ParameterError(f"params.{key} = {value[:20]!r} must be minimal lowercase hex")
+    return int(value, 16)
+
+
 def params_from_json(data: Json) -> Params:
-    try:
-        if data["profile"] == "paper":
-            return PaperParams(data["name"], b"", int(data["p"], 16), int(data["q"], 16), data["gamma"],
-                               int(data["g"], 16), data["insecure"])
-        if data["profile"] == "v1":
-            return V1Params(data["name"], int(data["n"], 16), int(data["g"], 16), data["exponent_bits"],
-                            data["insecure"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ParameterError(f"malformed params object: {exc!r}") from None
-    raise ParameterError(f"unknown profile {data.get('profile')!r}")
+    """Parse a params object. A known name must carry exactly the registered values;
+    an unknown one is accepted only if flagged insecure and structurally valid."""
+    if not isinstance(data, dict):
+        raise ParameterError("params must be an object")
+    name, profile, insecure = _field(data, "name", str), _field(data, "profile", str), _field(data, "insecure", bool)
+    if profile == "paper":
+        params: Params = PaperParams(name, b"", _hex_field(data, "p"), _hex_field(data, "q"),
+                                     _field(data, "gamma", int), _hex_field(data, "g"), insecure)
+    elif profile == "v1":
+        params = V1Params(name, _hex_field(data, "n"), _hex_field(data, "g"), _field(data, "exponent_bits", int),
+                          insecure)
+    else:
+        raise ParameterError(f"params.profile = {profile!r} must be 'paper' or 'v1'")
+    if name in PARAMETER_SET_NAMES:
+        registered = parameter_set(name)
+        if params_to_json(registered) != params_to_json(params):
+            raise ParameterError(f"params named {name!r} differ from the registered parameter set")
+        return registered
+    check_custom_parameters(params)
+    return params
+
+
+def check_custom_parameters(params: Params) -> None:
+    """An unregistered set (e.g. a toy group for an erratum) must be insecure-flagged and well formed."""
+    if not params.insecure:
+        raise ParameterError(f"unregistered parameter set {params.name!r} must be flagged insecure")
+    if isinstance(params, PaperParams):
+        import sympy
+
+        ok = (sympy.isprime(params.p) and sympy.isprime(params.q) and params.p - 1 == params.gamma * params.q
+              and 1 < params.g < params.p and pow(params.g, params.q, params.p) == 1)
+        if not ok:
+            raise ParameterError(f"paper set {params.name!r}: need primes p, q with p - 1 = gamma*q and g of order q")
+        return
+    ok = (params.n > 3 and params.n % 2 == 1 and 1 <= params.exponent_bits <= 8192
+          and 1 < params.g < params.n2 and gmpy2.gcd(params.g, params.n) == 1)
+    if not ok:
+        raise ParameterError(f"v1 set {params.name!r}: need odd n > 3, 1 <= exponent_bits <= 8192, g a unit mod n^2")
 
 
 def encoding_to_json(enc_: Encoding) -> Json:
@@ -159,6 +206,12 @@ def _list(value: object, name: str) -> list[Any]:
     if not isinstance(value, list):
         raise MalformedInputError(f"{name} must be a list, got {type(value).__name__}")
     return value
+
+
+def _minimal_hex_in(value: object, name: str) -> int:
+    if not isinstance(value, str) or not _MINIMAL_HEX.match(value):
+        raise MalformedInputError(f"{name} = {value!r} must be minimal lowercase hex")
+    return int(value, 16)
 
 
 def _int(value: object, name: str, low: int, high: int) -> int:
@@ -314,7 +367,7 @@ def _decode(ctx: Context, inp: Json) -> Json:
 
 
 def _recover(ctx: Context, inp: Json) -> Json:
-    a = [int(x, 16) for x in _list(inp.get("a"), "a")]
+    a = [_minimal_hex_in(x, f"a[{j}]") for j, x in enumerate(_list(inp.get("a"), "a"))]
     encoding.check_super_increasing(a, _int(inp.get("bound"), "bound", 1, 2**64), ctx.params.message_modulus)
     return {"values": encoding.recover(ctx.codec.message_in(inp.get("total"), "total"), a)}
 
@@ -349,7 +402,7 @@ def context(request: Json) -> Context:
 def handle(request: Json) -> Json:
     """Run one request against the reference. Never raises on bad input: errors come back typed."""
     try:
-        if not isinstance(request, dict) or request.get("op") not in OPERATIONS:
+        if not isinstance(request, dict) or not isinstance(request.get("op"), str) or request["op"] not in OPERATIONS:
             raise MalformedInputError(f"unknown operation {request.get('op') if isinstance(request, dict) else request!r}")
         if not isinstance(request.get("inputs"), dict) or not isinstance(request.get("params"), dict):
             raise MalformedInputError("a request needs objects 'params' and 'inputs'")

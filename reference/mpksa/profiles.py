@@ -14,6 +14,7 @@ from .encoding import Encoding
 from .messages import Aggregate, Ciphertext, ServerKey
 from .params import Params
 from .randomness import RandomSource
+from .validate import check_length
 
 
 class Profile(Protocol):
@@ -67,6 +68,7 @@ class V1Profile:
         return encoding.encode_v1(quantized, weight, enc_, params.modulus_bits)
 
     def enc(self, params, key, pk_s, segments, rng):
+        check_length(key.betas, 1, "beta")
         return enc.enc_v1(params, key.betas[0], pk_s, segments, rng)
 
     def dec(self, params, key, aggregate):

@@ -1,0 +1,16 @@
+// MathJax 3 settings for pymdownx.arithmatex in generic mode: it wraps math in
+// \( ... \) and \[ ... \] inside elements of class "arithmatex".
+window.MathJax = {
+  tex: {
+    inlineMath: [["\\(", "\\)"]],
+    displayMath: [["\\[", "\\]"]],
+    processEscapes: true,
+    processEnvironments: true
+  },
+  options: {
+    ignoreHtmlClass: ".*|",
+    processHtmlClass: "arithmatex"
+  }
+};
+// Pages load in full (no instant navigation), so MathJax typesets each page on startup.
+
