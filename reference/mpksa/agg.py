@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from .errors import TooFewClientsError
 from .messages import Aggregate, Ciphertext
 from .params import Params
-from .validate import check_e1_element, check_group_element, check_length
+from .validate import check_e1_element, check_group_element, check_length, check_pairs
 
 
 def agg(params: Params, ciphertexts: Sequence[Ciphertext], responses: Sequence[Sequence[int]]) -> Aggregate:
@@ -20,6 +20,7 @@ def agg(params: Params, ciphertexts: Sequence[Ciphertext], responses: Sequence[S
     for i, (c, t_i) in enumerate(zip(ciphertexts, responses)):
         check_length(c.e1, u, f"E_1 of ciphertext {i}")
         check_length(c.e2, w, f"E_2 of ciphertext {i}")
+        check_pairs(c.e2, f"E_2 of ciphertext {i}")
         check_length(t_i, w, f"response {i}")
         for j in range(u):
             e_agg[j] = e_agg[j] * check_e1_element(params, c.e1[j], f"E1[{i}][{j}]") % params.big_modulus

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from .errors import ChallengeMismatchError, TooFewClientsError, show
 from .messages import Ciphertext
 from .params import Params
-from .validate import check_group_element, check_length
+from .validate import check_group_element, check_length, check_pairs
 
 
 def chel_gen(params: Params, ciphertexts: Sequence[Ciphertext]) -> tuple[int, ...]:
@@ -20,6 +20,7 @@ def chel_gen(params: Params, ciphertexts: Sequence[Ciphertext]) -> tuple[int, ..
         r = 1
         for i, c in enumerate(ciphertexts):
             check_length(c.e2, u, f"E_2 of ciphertext {i}")
+            check_pairs(c.e2, f"E_2 of ciphertext {i}")
             r = r * check_group_element(params, c.e2[j][0], f"g^r2[{i}][{j}]") % params.group_modulus
         challenge.append(r)
     return tuple(challenge)

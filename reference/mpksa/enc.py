@@ -10,7 +10,7 @@ from .errors import QuantizationRangeError, show
 from .messages import Ciphertext
 from .params import PaperParams, V1Params
 from .randomness import SYSTEM_RANDOM, RandomSource, exponent
-from .validate import check_group_element, check_length
+from .validate import check_group_element, check_integer, check_length
 
 
 def enc_paper(params: PaperParams, betas: Sequence[int], pk_s: int, hats: Sequence[int],
@@ -43,6 +43,7 @@ def enc_v1(params: V1Params, beta: int, pk_s: int, segments: Sequence[int],
     check_group_element(params, pk_s, "pk_S")
     e1, e2 = [], []
     for j, m in enumerate(segments):
+        m = check_integer(m, f"segment m_{j}")
         if not 0 <= m < n:
             raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
         r1, r2 = exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)

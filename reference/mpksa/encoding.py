@@ -7,11 +7,13 @@ value v in [-V, V], so the sum over |S| clients is |S|*V more than the true sum.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import (
     DimensionMismatchError,
+    MalformedInputError,
     NonFiniteValueError,
     ParameterError,
     QuantizationRangeError,
@@ -72,6 +74,8 @@ def quantize(values: Sequence[float], enc: Encoding, clip: bool = True) -> list[
     """q = round_half_even(x * 2^f), clipped to [-q_max, q_max] when `clip`, else refused."""
     out = []
     for index, x in enumerate(values):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise MalformedInputError(f"value[{index}] = {x!r} must be a real number")
         x = float(x)
         if not math.isfinite(x):
             raise NonFiniteValueError(f"value[{index}] = {x!r} must be finite")
@@ -87,6 +91,8 @@ def weigh(quantized: Sequence[int], weight: int, enc: Encoding) -> list[int]:
     if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= enc.weight_max:
         raise QuantizationRangeError(f"weight = {weight!r} must be an integer in [1, {enc.weight_max}]")
     for index, q in enumerate(quantized):
+        if isinstance(q, bool) or not isinstance(q, int):
+            raise MalformedInputError(f"quantized[{index}] = {q!r} must be an integer")
         if not -enc.q_max <= q <= enc.q_max:
             raise QuantizationRangeError(f"quantized[{index}] = {q} lies outside [-{enc.q_max}, {enc.q_max}]")
     return [weight * q for q in quantized] + [weight]

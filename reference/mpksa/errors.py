@@ -13,10 +13,10 @@ _HEX_PREVIEW = 24
 def show(value: object) -> str:
     """A short, public rendering of a value for an error message."""
     if isinstance(value, int) and not isinstance(value, bool):
-        text = format(value, "x")
+        text = format(abs(value), "x")
         if len(text) > _HEX_PREVIEW:
             text = f"{text[:8]}...{text[-8:]} ({value.bit_length()} bits)"
-        return "0x" + text
+        return ("-0x" if value < 0 else "0x") + text
     return repr(value)
 
 

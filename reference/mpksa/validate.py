@@ -39,3 +39,9 @@ def check_e1_element(params: Params, x: object, name: str) -> int:
 def check_length(items: Sequence[object], expected: int, name: str) -> None:
     if len(items) != expected:
         raise DimensionMismatchError(f"{name} has {len(items)} entries, expected {expected}")
+
+
+def check_pairs(pairs: Sequence[Sequence[object]], name: str) -> None:
+    """E_2 components come in pairs (g^{r2}, g^{r1} * pk_S^{r2})."""
+    for j, pair in enumerate(pairs):
+        check_length(pair, 2, f"{name}[{j}]")
