@@ -7,7 +7,7 @@ import gmpy2
 from .errors import LInputError, show
 from .messages import Aggregate, ServerKey
 from .params import PaperParams, Params, V1Params
-from .validate import check_e1_element, check_group_element, check_length
+from .validate import check_e1_element, check_exponent, check_group_element, check_length
 
 
 def l_function(x: int, n: int) -> int:
@@ -17,8 +17,10 @@ def l_function(x: int, n: int) -> int:
     return (x - 1) // n
 
 
-def check_aggregate(params: Params, aggregate: Aggregate, segments: int) -> None:
+def check_aggregate(params: Params, key: ServerKey, aggregate: Aggregate, segments: int) -> None:
     """Every element of (E_Agg, d, T) is a unit of its group; one (d, T) or one per segment."""
+    for j, alpha in enumerate(key.alphas):
+        check_exponent(params, alpha, f"alpha_{j + 1}")
     check_length(aggregate.t, len(aggregate.d), "T")
     if len(aggregate.d) not in (1, segments):
         check_length(aggregate.d, segments, "d")
@@ -33,7 +35,7 @@ def dec_paper(params: PaperParams, key: ServerKey, aggregate: Aggregate) -> tupl
     """As printed: d/T mod p, then hat_j = L(E_Agg,j * (d/T)^{-alpha_j} mod p^2). Wrong: finding E1."""
     check_length(key.alphas, len(aggregate.e_agg), "alpha")
     check_length(aggregate.d, 1, "d")
-    check_aggregate(params, aggregate, len(aggregate.e_agg))
+    check_aggregate(params, key, aggregate, len(aggregate.e_agg))
     p, p2 = params.p, params.p2
     d_over_t = aggregate.d[0] * gmpy2.invert(aggregate.t[0], p) % p
     return tuple(
@@ -46,7 +48,7 @@ def dec_v1(params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int,
     """Review C.5: M_j = L(E_Agg,j * (d_j * T_j^{-1})^{-alpha} mod n^2), all mod n^2."""
     check_length(key.alphas, 1, "alpha")
     check_length(aggregate.d, len(aggregate.e_agg), "d")
-    check_aggregate(params, aggregate, len(aggregate.e_agg))
+    check_aggregate(params, key, aggregate, len(aggregate.e_agg))
     n, n2, alpha = params.n, params.n2, key.alphas[0]
     return tuple(
         l_function(int(e * gmpy2.powmod(d * gmpy2.invert(t, n2) % n2, -alpha, n2) % n2), n)

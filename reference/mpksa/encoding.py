@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,8 +41,8 @@ class Encoding:
             raise ParameterError(f"clip = {self.clip!r} must be a number")
         if not 0 <= self.frac_bits <= 52:
             raise ParameterError(f"frac_bits = {self.frac_bits} must lie in [0, 52]")
-        if not (math.isfinite(self.clip) and self.clip > 0):
-            raise ParameterError(f"clip = {self.clip!r} must be finite and positive")
+        if not (0 < self.clip <= sys.float_info.max and math.isfinite(self.clip * 2.0**self.frac_bits)):
+            raise ParameterError(f"clip = {self.clip!r:.40} must be positive with clip * 2^frac_bits a finite binary64")
         if self.q_max < 1:
             raise ParameterError(f"clip * 2^frac_bits = {self.clip * 2**self.frac_bits} must be at least 1")
         if self.weight_max < 1 or self.max_clients < 1:
@@ -70,15 +71,20 @@ class Encoding:
         return k
 
 
+def finite_value(x: object, index: int) -> float:
+    """A gradient value as binary64: a real number, finite, within the float range."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise MalformedInputError(f"value[{index}] = {x!r} must be a real number")
+    if not abs(x) <= sys.float_info.max:  # NaN and the infinities fail this too
+        raise NonFiniteValueError(f"value[{index}] = {show(x) if isinstance(x, int) else x!r} must be finite")
+    return float(x)
+
+
 def quantize(values: Sequence[float], enc: Encoding, clip: bool = True) -> list[int]:
     """q = round_half_even(x * 2^f), clipped to [-q_max, q_max] when `clip`, else refused."""
     out = []
-    for index, x in enumerate(values):
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise MalformedInputError(f"value[{index}] = {x!r} must be a real number")
-        x = float(x)
-        if not math.isfinite(x):
-            raise NonFiniteValueError(f"value[{index}] = {x!r} must be finite")
+    for index, value in enumerate(values):
+        x = finite_value(value, index)
         if abs(x) > enc.clip and not clip:
             raise QuantizationRangeError(f"value[{index}] = {x!r} lies outside [-{enc.clip}, {enc.clip}]")
         x = max(-enc.clip, min(enc.clip, x))

@@ -44,6 +44,12 @@ class ElementOutOfRangeError(MpksaError):
     code = "element-out-of-range"
 
 
+class ExponentRangeError(MpksaError):
+    """A secret exponent (sk, alpha, r) is not in [1, bound)."""
+
+    code = "exponent-out-of-range"
+
+
 class NonUnitError(MpksaError):
     """A group element shares a factor with the modulus."""
 
@@ -141,6 +147,7 @@ ERROR_CLASSES: dict[str, type[MpksaError]] = {
         ParameterError,
         MalformedInputError,
         ElementOutOfRangeError,
+        ExponentRangeError,
         NonUnitError,
         LInputError,
         NonFiniteValueError,

@@ -23,7 +23,7 @@ import gmpy2
 
 from . import aggpkgen, agg, chelgen, dec, encoding, enc, keygen, resgen, se, sysgen
 from .encoding import Encoding
-from .errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
+from .errors import DimensionMismatchError, MalformedInputError, MpksaError, NonFiniteValueError, ParameterError, show
 from .messages import Aggregate, Ciphertext, ServerKey
 from .params import PARAMETER_SET_NAMES, Params, PaperParams, V1Params, parameter_set
 from .profiles import profile_of
@@ -65,7 +65,10 @@ def float_from_json(value: object, name: str) -> float:
         return _SPECIAL_FLOATS[value]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedInputError(f"{name} = {value!r} must be a number, 'NaN', 'Infinity' or '-Infinity'")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise NonFiniteValueError(f"{name} = {show(value)} does not fit a binary64 float") from None
 
 
 def float_to_json(x: float) -> float | str:
@@ -147,11 +150,12 @@ def encoding_to_json(enc_: Encoding) -> Json:
             "max_clients": enc_.max_clients}
 
 
-def encoding_from_json(data: Json) -> Encoding:
-    try:
-        return Encoding(data["frac_bits"], float(data["clip"]), data["weight_max"], data["max_clients"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ParameterError(f"malformed encoding object: {exc!r}") from None
+def encoding_from_json(data: object) -> Encoding:
+    """An encoding object: integers frac_bits, weight_max, max_clients and a number clip."""
+    fields = ("frac_bits", "clip", "weight_max", "max_clients")
+    if not isinstance(data, dict) or set(data) != set(fields):
+        raise ParameterError(f"encoding must be an object with exactly the fields {', '.join(fields)}")
+    return Encoding(data["frac_bits"], data["clip"], data["weight_max"], data["max_clients"])
 
 
 @dataclass(frozen=True)
@@ -396,7 +400,9 @@ def context(request: Json) -> Context:
     params = params_from_json(request["params"])
     if request.get("profile", params.profile) != params.profile:
         raise ParameterError(f"profile {request.get('profile')!r} does not match the params ({params.profile!r})")
-    return Context(params, encoding_from_json(request.get("encoding") or encoding_to_json(Encoding())), Codec(params))
+    encoding_data = request.get("encoding")
+    encoding_ = Encoding() if encoding_data is None else encoding_from_json(encoding_data)
+    return Context(params, encoding_, Codec(params))
 
 
 def handle(request: Json) -> Json:

@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 import gmpy2
 
-from .errors import DimensionMismatchError, ElementOutOfRangeError, MalformedInputError, NonUnitError, show
+from .errors import (
+    DimensionMismatchError,
+    ElementOutOfRangeError,
+    ExponentRangeError,
+    MalformedInputError,
+    NonUnitError,
+    show,
+)
 from .params import Params
 
 
@@ -34,6 +41,17 @@ def check_group_element(params: Params, x: object, name: str) -> int:
 def check_e1_element(params: Params, x: object, name: str) -> int:
     """A first ciphertext component: mod p^2 in `paper`, mod n^2 in `v1`."""
     return check_unit(x, params.message_modulus, params.big_modulus, name)
+
+
+def check_exponent(params: Params, x: object, name: str) -> int:
+    """A secret exponent must lie in [1, bound): zero would leave an element unmasked.
+
+    The message names the range only, never the value: exponents are secrets.
+    """
+    x = check_integer(x, name)
+    if not 0 < x < params.exponent_bound:
+        raise ExponentRangeError(f"{name} must lie in [1, {show(params.exponent_bound)})")
+    return x
 
 
 def check_length(items: Sequence[object], expected: int, name: str) -> None:

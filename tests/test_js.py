@@ -1,0 +1,105 @@
+"""The independent JavaScript implementation of profile `v1` (conformance/examples/js, issue 5).
+
+It was written from spec/ alone, so these tests check two things at once: that the JavaScript
+code follows the spec, and that the spec (chapters 3 to 6 and 9) is complete enough to write an
+interoperable implementation from it. Every check runs Node.js in a subprocess:
+
+- `mpksa conformance run` against every shipped `v1` vector of v1-test-512 and v1-rsa2048-short:
+  every test must pass, none may be skipped, failed or in error;
+- `mpksa conformance interop` with live randomness, the JavaScript server against reference
+  clients and reference server against JavaScript clients (full round, dropout before S is
+  fixed, single-client abort): the decrypted sums must equal the runner's plaintext sums;
+- the JavaScript self-test, `node --test conformance/examples/js/test.mjs`.
+
+Node.js is required: CI has it, and a missing `node` fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JS_DIR = ROOT / "conformance" / "examples" / "js"
+VECTORS = ROOT / "vectors"
+MIN_NODE_MAJOR = 20
+
+
+@functools.cache
+def node_binary() -> str:
+    """Path of a Node.js >= 20 binary; its absence fails the calling test, never skips it."""
+    path = shutil.which("node")
+    if path is None:
+        pytest.fail("node is not on PATH: the JavaScript v1 implementation in conformance/examples/js "
+                    f"needs Node.js >= {MIN_NODE_MAJOR} (install it, e.g. apt-get install nodejs)")
+    version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    match = re.match(r"v(\d+)\.", version)
+    if match is None or int(match.group(1)) < MIN_NODE_MAJOR:
+        pytest.fail(f"node {version!r} at {path} is too old: the JavaScript implementation needs Node.js >= {MIN_NODE_MAJOR}")
+    return path
+
+
+def server_command(node: str) -> str:
+    return f"{shlex.quote(node)} {shlex.quote(str(JS_DIR / 'server.mjs'))}"
+
+
+def mpksa_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mpksa.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout)
+
+
+def shipped_test_count(parameter_set: str) -> int:
+    """Tests in the vector files of one v1 parameter set, counted from the files themselves."""
+    files = sorted((VECTORS / "v1" / parameter_set).glob("*.json"))
+    assert files, f"no vector files for v1/{parameter_set}"
+    return sum(len(group["tests"]) for path in files for group in json.loads(path.read_text())["testGroups"])
+
+
+@pytest.mark.parametrize("parameter_set", ["v1-test-512", "v1-rsa2048-short"])
+def test_every_shipped_vector_passes(parameter_set: str, tmp_path: Path) -> None:
+    node = node_binary()
+    report_path = tmp_path / "report.json"
+    done = mpksa_cli("conformance", "run", "--impl", server_command(node), "--vectors", str(VECTORS),
+                     "--profile", "v1", "--params", parameter_set, "--json", str(report_path), "--progress", "off")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    (implementation,) = json.loads(report_path.read_text())["implementations"]
+    assert implementation["capabilities"]["profiles"] == ["v1"]
+    assert len(implementation["capabilities"]["operations"]) == 16
+    assert implementation["summary"] == {"pass": shipped_test_count(parameter_set), "fail": 0, "error": 0, "skip": 0}
+    assert implementation["restarts"] == 0
+
+
+@pytest.mark.parametrize("direction", ["js-server", "js-clients"])
+def test_live_interop_with_the_reference(direction: str, tmp_path: Path) -> None:
+    node = node_binary()
+    js, reference = server_command(node), "adapter:mpksa.ops:REFERENCE"
+    server, clients = (js, reference) if direction == "js-server" else (reference, js)
+    report_path = tmp_path / "interop.json"
+    done = mpksa_cli("conformance", "interop", "--server", server, "--clients", clients, "--rounds", "3",
+                     "--num-clients", "4", "--dim", "40", "--params", "v1-test-512", "--json", str(report_path))
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    assert report["ok"] is True and report["problem"] is None
+    assert [r["kind"] for r in report["rounds"]] == ["full", "dropout", "single"]
+    assert all(r["verdict"] == "pass" for r in report["rounds"]), report["rounds"]
+    full, dropout, single = report["rounds"]
+    assert len(full["online"]) == 4 and 2 <= len(dropout["online"]) < 4 and len(single["online"]) == 1
+    assert "single-client-abort" in single["detail"]
+
+
+def test_javascript_self_test() -> None:
+    node = node_binary()
+    done = subprocess.run([node, "--test", str(JS_DIR / "test.mjs")], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    passed = re.search(r"^# pass (\d+)$", done.stdout, re.MULTILINE)
+    failed = re.search(r"^# fail (\d+)$", done.stdout, re.MULTILINE)
+    assert passed and failed and int(passed.group(1)) >= 15 and int(failed.group(1)) == 0, done.stdout[-2000:]

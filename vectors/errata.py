@@ -1,0 +1,443 @@
+"""The `errata` family: findings E1..E7 and Theorem 3 as operation tests (spec ch. 7, 8.6).
+
+Each finding is computed by `mpksa.findings` (the numbers), and shown through
+an operation a runner can replay (the wire path): the paper's Dec returning the
+wrong sum, the Enc whose ciphertext the E2 projection opens, the ResGen answer
+to a crafted challenge, and so on. The test holding the finding carries
+`intermediates.finding = {"id", "function", "arguments", "result"}`: the
+function's JSON arguments (the parameter set by name, the SeededRandom seed as
+text) and its result (`dataclasses.asdict`, integers as "0x..." hex strings).
+`recheck` calls the function again, compares, and checks the finding's claims
+against the test's own outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from mpksa import findings, ops
+from mpksa.encoding import Encoding
+from mpksa.params import Params, parameter_set
+from mpksa.randomness import SeededRandom
+
+from .builder import ACCEPTABLE, GeneratorError, Group, VectorFile
+from .world import seed_text
+
+Json = dict[str, Any]
+_HEX_INT = re.compile(r"^-?0x[0-9a-f]+$")
+L_ERROR = "l-input-not-one-mod-n"
+
+
+# -- JSON form of findings ------------------------------------------------------------------------
+
+
+def jsonify(value: Any) -> Any:
+    """Integers as "0x..."/"-0x..." hex, bytes as hex, tuples as lists, dataclasses as dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonify(dataclasses.asdict(value))
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return ("-" if value < 0 else "") + hex(abs(value))
+    if isinstance(value, float):
+        return value if math.isfinite(value) else ops.float_to_json(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): jsonify(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonify(v) for v in value]
+    raise TypeError(f"cannot put a {type(value).__name__} into a finding")
+
+
+def dejsonify(value: Any) -> Any:
+    """The inverse of `jsonify` for what findings hold (hex strings back to ints)."""
+    if isinstance(value, str) and _HEX_INT.match(value):
+        return int(value, 16)
+    if isinstance(value, list):
+        return [dejsonify(v) for v in value]
+    if isinstance(value, dict):
+        return {k: dejsonify(v) for k, v in value.items()}
+    return value
+
+
+def _arguments_in(arguments: Json) -> dict[str, Any]:
+    """Rebuild the Python arguments: params by name, rng from its seed text, the rest as ints."""
+    out: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if name == "params":
+            out[name] = parameter_set(value)
+        elif name == "rng":
+            out[name] = SeededRandom(value.encode("ascii"))
+        elif name == "encoding":
+            out[name] = Encoding(**dejsonify(value))
+        else:
+            out[name] = dejsonify(value)
+    return out
+
+
+def call(function: str, arguments: Json) -> tuple[Json, Any]:
+    """Run mpksa.findings.<function>; the `finding` object of a test, and the demo itself."""
+    demo = getattr(findings, function)(**_arguments_in(arguments))
+    finding = {"id": findings.FINDING_IDS[function], "function": function, "arguments": arguments,
+               "result": jsonify(demo)}
+    return finding, demo
+
+
+def _seed(params: Params, label: str) -> str:
+    return seed_text(params.name, "errata", label)
+
+
+# -- claims: what each finding asserts, checked against the test's own outputs ---------------------
+
+
+def _message(test: Json, params: Json, key: str) -> list[int]:
+    codec = ops.Codec(ops.params_from_json(params))
+    return [codec.message_in(x, key) for x in test["outputs"][key]]
+
+
+def _claims_e1(r: Json, test: Json, params: Json) -> str | None:
+    sums = _message(test, params, "sums")
+    if sums != [r["decrypted"]]:
+        return "Dec's outputs are not the finding's decrypted value"
+    if r["decrypted"] != r["predicted"] or r["decrypted"] == r["true_sum"]:
+        return "the printed Dec must return E1's prediction, not the true sum"
+    return None
+
+
+def _e1_element(codec: ops.Codec, test: Json, index: int = 0) -> int:
+    return codec.e1_in(test["outputs"]["ciphertext"]["e1"][index], "e1")
+
+
+def _claims_e2(r: Json, test: Json, params: Json) -> str | None:
+    codec = ops.Codec(ops.params_from_json(params))
+    if _e1_element(codec, test) != r["e1_literal"][0]:
+        return "Enc's E_1 is not the finding's literal ciphertext"
+    if r["lifted_sum"] != r["true_sum"] or r["projected"] != r["messages"][r["target"]]:
+        return "the lifted variant must decrypt, and the projection must give m"
+    return None if r["literal_lambda"] == r["literal_lambda_predicted"] else "lambda(E_i1) != m + r*lambda(beta)"
+
+
+def _claims_e2_v1(r: Json, test: Json, params: Json) -> str | None:
+    codec = ops.Codec(ops.params_from_json(params))
+    if _e1_element(codec, test) != r["e1"]:
+        return "Enc's E_1 is not the finding's ciphertext"
+    if any(e != L_ERROR for e in r["errors"]):
+        return "every public exponent candidate must leave an L input that is not 1 mod n"
+    if r["order_multiple"] is not None and r["recovered_with_factors"] != r["m"]:
+        return "with the factors of n the projection must recover m"
+    return None
+
+
+def _claims_e3(r: Json, test: Json, params: Json) -> str | None:
+    codec = ops.Codec(ops.params_from_json(params))
+    if _e1_element(codec, test) not in (r["c1"], r["c2"]):
+        return "Enc's E_1 is neither C_1 nor C_2 of the finding"
+    return None if r["relation"] == r["expected_relation"] else "L(C_1^a2 C_2^-a1) != a2*m1 - a1*m2"
+
+
+def _claims_e3_v1(r: Json, test: Json, params: Json) -> str | None:
+    codec = ops.Codec(ops.params_from_json(params))
+    if [_e1_element(codec, test, 0), _e1_element(codec, test, 1)] != [r["c1"], r["c2"]]:
+        return "Enc's E_1 is not (C_1, C_2) of the finding"
+    if (r["error"], r["guessed_error"], r["alpha_combination_error"]) != (L_ERROR,) * 3:
+        return "no combination of v1 segments may pass L"
+    return None
+
+
+def _claims_e4(r: Json, test: Json, params: Json) -> str | None:
+    codec = ops.Codec(ops.params_from_json(params))
+    if test["op"] == "ResGen":
+        k = next(i for i, sk in enumerate(r["sks"]) if codec.exponent(sk) == test["inputs"]["sk"])
+        if [codec.element_in(x, "T") for x in test["outputs"]["response"]] != r["responses"][k]:
+            return "ResGen's answer is not the finding's response"
+    elif test.get("error") != "challenge-mismatch":
+        return "the hardened check must refuse the crafted challenge"
+    if r["recovered"] != r["segments"][r["target"]]:
+        return "the responses to the crafted R must unmask the target's segments"
+    if any(e != "challenge-mismatch" for e in r["hardened_errors"]) or any(r["honest_check_errors"]):
+        return "the check must refuse the crafted R and accept the honest one at every client"
+    return None
+
+
+def _claims_e5_sybil(r: Json, test: Json, params: Json) -> str | None:
+    if test["outputs"]["weighted_sums"] != r["weighted_sums"]:
+        return "Decode's outputs are not the finding's weighted sums"
+    if r["recovered"] != r["quantized"][0] or r["announced_keys_error"] is not None:
+        return "the sum minus the Sybil's values must be the target's values, with announced keys accepted"
+    return None
+
+
+def _claims_e5_forged(r: Json, test: Json, params: Json) -> str | None:
+    if r["check_error"] is not None or r["ghost_announced_error"] is not None:
+        return "the forged pk_S must pass the printed check, and the check against the announced ghost key"
+    if r["g_r1"] != r["g_r1_true"] or r["printed_dec"] != r["printed_predicted"]:
+        return "the forged key must unmask g^r1 (and Dec give E1's prediction)"
+    return None if r["lifted_recovered"] == r["m"] else "the lifted variant must recover m"
+
+
+def _claims_e5_forged_v1(r: Json, test: Json, params: Json) -> str | None:
+    if r["check_error"] is not None or r["announced_error"] != "aggregate-key-mismatch":
+        return "the forged pk_S must pass without, and fail with, the announced keys"
+    return None if r["recovered"] == r["segments"] else "the forged key must unmask every segment"
+
+
+def _claims_e6(r: Json, test: Json, params: Json) -> str | None:
+    if test["outputs"]["values"] != r["paper_decoded"]:
+        return "Recover's outputs are not the finding's paper decoding"
+    if r["paper_decoded"] == r["values"] or r["v1_decoded"] != r["values"]:
+        return "Algorithm 2 must decode the signed values wrongly, v1's offset encoding rightly"
+    return None
+
+
+def _claims_theorem3(r: Json, test: Json, params: Json) -> str | None:
+    if _message(test, params, "sums") != r["pair_sums"]:
+        return "Dec of the coalition's (E_i E_j, d*, T*) is not the finding's pair sum"
+    i, j = r["pair"]
+    if r["pair_weighted_sums"] != [a + b for a, b in zip(r["quantized"][i], r["quantized"][j])]:
+        return "the pair sum must decode to m_i + m_j"
+    return None if all(e == L_ERROR for e in r["single_errors"]) else "client i alone must stay hidden"
+
+
+def _claims_e7(r: Json, test: Json, params: Json) -> str | None:
+    if test["outputs"]["weighted_sums"] != r["sums_first"]:
+        return "Decode's outputs are not the first round's sums"
+    if r["difference"] != r["quantized"][r["target"]]:
+        return "the difference of the two rounds must be the target's update"
+    if any(r["guard_first_errors"]) or any(e != "rerun-refused" for e in r["guard_rerun_errors"]):
+        return "the guard must admit the first round and refuse the re-run"
+    return None
+
+
+CLAIMS: dict[str, Callable[[Json, Json, Json], str | None]] = {
+    "e1_paper_decryption": _claims_e1,
+    "e1_smallest_counterexample": _claims_e1,
+    "e2_lifted_projection": _claims_e2,
+    "e2_projection_v1": _claims_e2_v1,
+    "e3_cross_segment_relation": _claims_e3,
+    "e3_v1_no_relation": _claims_e3_v1,
+    "e4_crafted_challenge": _claims_e4,
+    "e5_sybil": _claims_e5_sybil,
+    "e5_forged_pk_s": _claims_e5_forged,
+    "e5_forged_pk_s_v1": _claims_e5_forged_v1,
+    "e6_negative_values": _claims_e6,
+    "theorem3_collusion": _claims_theorem3,
+    "e7_rerun_difference": _claims_e7,
+}
+
+
+def recheck(test: Json, params: Json) -> str | None:
+    """Call the finding's function again, compare, then check its claims; a problem or None."""
+    finding = test["intermediates"]["finding"]
+    if finding["function"] not in CLAIMS:
+        return f"unknown finding function {finding['function']!r}"
+    fresh, _ = call(finding["function"], finding["arguments"])
+    if fresh != finding:
+        keys = sorted(k for k in fresh["result"] if fresh["result"][k] != finding["result"].get(k))
+        return f"{finding['function']} now gives a different result (fields {keys[:8]})"
+    return CLAIMS[finding["function"]](dejsonify(finding["result"]), test, params)
+
+
+# -- building the family ---------------------------------------------------------------------------
+
+
+def _with_finding(g: Group, function: str, arguments: Json, build: Callable[[Any], tuple[Any, ...]],
+                  **options: Any) -> Any:
+    """Compute the finding, add its operation test, and check the claims before writing."""
+    finding, demo = call(function, arguments)
+    op, inputs, comment, flags, *extra = build(demo)
+    g.op(op, inputs, comment, flags, intermediates={"finding": finding, **(extra[0] if extra else {})}, **options)
+    test = g.tests[-1]
+    problem = CLAIMS[function](dejsonify(finding["result"]), test, ops.params_to_json(g.params))
+    if problem:
+        raise GeneratorError(f"{function} on {g.params.name}: {problem}")
+    return demo
+
+
+def errata_family(f: VectorFile, params: Params, lean: bool) -> None:
+    if params.profile == "paper":
+        _paper_errata(f, params)
+    else:
+        _v1_errata(f, params, lean)
+
+
+def _paper_errata(f: VectorFile, params: Params) -> None:
+    c = ops.Codec(params)
+    g = f.group(params, Encoding(), "the printed equations on the paper's group (E1, E2, E5, E6)")
+
+    def e1_dec(demo: Any) -> tuple[Any, ...]:
+        inputs = {"alphas": [c.exponent(demo.alpha)], "e_agg": [c.e1(demo.e_agg)], "d": [c.element(demo.d)],
+                  "t": [c.element(demo.t)]}
+        return ("Dec", inputs, f"E1: a round of {len(demo.sks)} clients; the printed Dec returns "
+                f"M + R*lambda(beta) - alpha*lambda(d/T) = {demo.decrypted}, not M = {demo.true_sum}",
+                {"PaperDecryptionIncorrect"}, _truth(c, demo))
+
+    _with_finding(g, "e1_paper_decryption", {"params": params.name, "rng": _seed(params, "E1"), "clients": "0x3"},
+                  e1_dec)
+    m = 12345
+
+    def e2_enc(demo: Any) -> tuple[Any, ...]:
+        inputs = {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s), "segments": [c.message(m)],
+                  "r1": [c.exponent(demo.r1[0])], "r2": [c.exponent(demo.r2[0])]}
+        return ("Enc", inputs, f"E2: the literal E_1 of m = {m}; lambda(E_1) = m + r1*lambda(beta) is public, and "
+                "the lifted variant (in the finding) decrypts but gives m to anyone", {"LiftedProjection",
+                                                                                     "LambdaProjection"})
+
+    _with_finding(g, "e2_lifted_projection", {"params": params.name, "m": hex(m), "rng": _seed(params, "E2"),
+                                              "clients": "0x2"}, e2_enc)
+
+    def e5_check(demo: Any) -> tuple[Any, ...]:
+        return ("CheckPkS", {"pk_s": c.element(demo.forged_pk_s), "pk_i": c.element(demo.pk)},
+                "E5: the forged pk_S = pk_i * g^x passes the printed check pk_S != pk_i", {"ForgedPkS"},
+                {"forger_x": c.exponent(demo.x)})
+
+    demo5 = _with_finding(g, "e5_forged_pk_s", {"params": params.name, "rng": _seed(params, "E5")}, e5_check,
+                          result=ACCEPTABLE)
+    g.op("ResGen", {"challenge": [c.element(demo5.challenge)], "sk": c.exponent(demo5.sk)},
+         "E5: the target answers R = g^r2 of its own upload; with x the server unmasks g^r1",
+         {"ForgedPkS", "CraftedChallenge"}, result=ACCEPTABLE)
+
+    def e6_recover(demo: Any) -> tuple[Any, ...]:
+        return ("Recover", {"a": [format(x, "x") for x in demo.a], "bound": demo.bound,
+                            "total": c.message(demo.packed_mod_p)},
+                f"E6: {demo.values} packed with a = (1, 401, 401^2, 401^3) decode as {demo.paper_decoded}",
+                {"NegativeDecodeWrong"})
+
+    _with_finding(g, "e6_negative_values", {"params": params.name}, e6_recover)
+    if params.name == "paper-test":
+        toy = findings.TOY_PAPER_PARAMS
+        tc = ops.Codec(toy)
+        toy_group = f.group(toy, Encoding(), "the review's smallest E1 counterexample: p = 23, q = 11, g = 4")
+
+        def toy_dec(demo: Any) -> tuple[Any, ...]:
+            inputs = {"alphas": [tc.exponent(demo.alpha)], "e_agg": [tc.e1(demo.e_agg)], "d": [tc.element(demo.d)],
+                      "t": [tc.element(demo.t)]}
+            return ("Dec", inputs, "E1 at p = 23: alpha = 3, sk = (2, 5), m = (1, 2), r1 = (4, 9), r2 = (6, 7); "
+                    f"Dec returns {demo.decrypted}, not {demo.true_sum}", {"PaperDecryptionIncorrect", "ToyGroup"},
+                    _truth(tc, demo))
+
+        _with_finding(toy_group, "e1_smallest_counterexample", {}, toy_dec)
+
+
+def _truth(codec: ops.Codec, demo: Any) -> Json:
+    """The context intermediates of a paper Dec test: the true sum and R, so E1's formula can be checked."""
+    return {"plaintext_sums": [codec.message(demo.true_sum)], "r1_sum": format(demo.r1_sum, "x")}
+
+
+def _v1_errata(f: VectorFile, params: Params, lean: bool) -> None:
+    c = ops.Codec(params)
+    g = f.group(params, Encoding(), "findings checked on v1: what v1 fixes (E2, E3, E4 hardening) and what stays "
+                "outside the paper's model (E4, E5, E7), and Theorem 3")
+    m1, m2 = 12345, 678
+
+    def e3v1_enc(demo: Any) -> tuple[Any, ...]:
+        inputs = {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s),
+                  "segments": [c.message(m1), c.message(m2)], "r1": [c.exponent(r) for r in demo.r1],
+                  "r2": [c.exponent(r) for r in demo.r2]}
+        return ("Enc", inputs, "E3 fixed: two v1 segments with fresh r; no combination of C_1, C_2 passes L",
+                {"NoCrossSegmentRelation", "MultiSegment"})
+
+    _with_finding(g, "e3_v1_no_relation", {"params": params.name, "m1": hex(m1), "m2": hex(m2),
+                                           "rng": _seed(params, "E3-v1")}, e3v1_enc)
+    _e4(g, c, params)
+    if lean:
+        return
+
+    def e2v1_enc(demo: Any) -> tuple[Any, ...]:
+        inputs = {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s), "segments": [c.message(m1)],
+                  "r1": [c.exponent(demo.r1)], "r2": [c.exponent(demo.r2)]}
+        return ("Enc", inputs, "E2 fixed: the public exponents (n-1)/2, n-1, n leave E_1^e not 1 mod n",
+                {"LambdaProjection"})
+
+    _with_finding(g, "e2_projection_v1", {"params": params.name, "m": hex(m1), "rng": _seed(params, "E2-v1")},
+                  e2v1_enc)
+
+    for index in (0, 1):
+        def e3_enc(demo: Any, index: int = index) -> tuple[Any, ...]:
+            inputs = {"betas": [c.element(demo.betas[index])], "pk_s": c.element(demo.pk_s),
+                      "segments": [c.message((m1, m2)[index])], "r1": [c.exponent(demo.r1)],
+                      "r2": [c.exponent(demo.r2)]}
+            return ("Enc", inputs, f"E3: segment {index + 1} of the extension's structure in Z*_n^2 (beta_"
+                    f"{index + 1}, the shared r); C_1^a2 C_2^-a1 reveals a2*m1 - a1*m2", {"CrossSegmentRelation"})
+
+        _with_finding(g, "e3_cross_segment_relation", {"params": params.name, "m1": hex(m1), "m2": hex(m2),
+                                                       "rng": _seed(params, "E3")}, e3_enc)
+
+    def sybil_decode(demo: Any) -> tuple[Any, ...]:
+        return ("Decode", {"sums": [c.message(s) for s in demo.segment_sums], "clients": 2,
+                           "dim": len(demo.quantized[0])},
+                "E5: S = {target, Sybil}; the server decodes the sum and subtracts the Sybil's known values",
+                {"SybilClient"})
+
+    _with_finding(g, "e5_sybil", {"params": params.name, "rng": _seed(params, "E5-sybil"), "dim": "0x3"},
+                  sybil_decode)
+
+    def forged_check(demo: Any) -> tuple[Any, ...]:
+        return ("CheckPkS", {"pk_s": c.element(demo.forged_pk_s), "pk_i": c.element(demo.pks[0]),
+                             "announced": [c.element(x) for x in demo.pks]},
+                "E5 hardened: the forged pk_S = pk_1 * g^x against the announced registered keys",
+                {"ForgedPkS", "Hardened"})
+
+    demo = _with_finding(g, "e5_forged_pk_s_v1", {"params": params.name, "rng": _seed(params, "E5-forged"),
+                                                  "segments": "0x2"}, forged_check, expect="aggregate-key-mismatch")
+    g.op("CheckPkS", {"pk_s": c.element(demo.forged_pk_s), "pk_i": c.element(demo.pks[0])},
+         "E5: without announced keys the forged pk_S passes", {"ForgedPkS"}, result=ACCEPTABLE,
+         intermediates={"forger_x": c.exponent(demo.x)})
+
+    def collusion_dec(demo: Any) -> tuple[Any, ...]:
+        i, j = demo.pair
+        n2 = params.group_modulus
+        e_pair = [demo.e1[i][s] * demo.e1[j][s] % n2 for s in range(len(demo.d_star))]
+        inputs = {"alphas": [c.exponent(demo.alpha)], "e_agg": [c.e1(x) for x in e_pair],
+                  "d": [c.element(x) for x in demo.d_star], "t": [c.element(x) for x in demo.t_star]}
+        return ("Dec", inputs, f"Theorem 3: the server and the {len(demo.sks) - 2} colluders strip their own shares "
+                "and decrypt m_i + m_j of the honest pair; client i alone stays hidden (L refuses)", {"Collusion"})
+
+    _with_finding(g, "theorem3_collusion", {"params": params.name, "clients": "0x4", "rng": _seed(params, "T3"),
+                                            "dim": "0x3"}, collusion_dec)
+    _e7(g, c, params)
+
+
+def _e4(g: Group, c: ops.Codec, params: Params) -> None:
+    arguments = {"params": params.name, "rng": _seed(params, "E4"), "clients": "0x3", "dim": "0x3"}
+
+    def check(demo: Any) -> tuple[Any, ...]:
+        announced = [[pair[0] for pair in row] for row in demo.e2]
+        return ("CheckChallenge", {"challenge": [c.element(x) for x in demo.crafted_challenge],
+                                   "announced": [[c.element(x) for x in row] for row in announced],
+                                   "own": [c.element(x) for x in announced[1]]},
+                "E4 hardened: client 2 refuses R = g^r2 of client 1 against the announced g^r2",
+                {"CraftedChallenge", "Hardened"})
+
+    demo = _with_finding(g, "e4_crafted_challenge", arguments, check, expect="challenge-mismatch")
+
+    def answer(_: Any) -> tuple[Any, ...]:
+        return ("ResGen", {"challenge": [c.element(x) for x in demo.crafted_challenge], "sk": c.exponent(demo.sks[1])},
+                "E4: without the check, client 2 answers the crafted R; the answers unmask client 1",
+                {"CraftedChallenge"})
+
+    _with_finding(g, "e4_crafted_challenge", arguments, answer, result=ACCEPTABLE)
+
+
+def _e7(g: Group, c: ops.Codec, params: Params) -> None:
+    arguments = {"params": params.name, "rng": _seed(params, "E7"), "clients": "0x3", "dim": "0x3"}
+    finding, demo = call("e7_rerun_difference", arguments)
+    modulus = params.message_modulus
+    columns: list[int] = []
+    for q, w in zip(demo.quantized, demo.weights):
+        segments = g.op("Encode", {"quantized": q, "weight": w}, "E7: a client's update, encoded for both rounds",
+                        {"RerunDifference", "NegativeValues"})["segments"]
+        values = [c.message_in(m, "segment") for m in segments]
+        columns = values if not columns else [(a + b) % modulus for a, b in zip(columns, values)]
+
+    def decode(_: Any) -> tuple[Any, ...]:
+        return ("Decode", {"sums": [c.message(x) for x in columns], "clients": len(demo.online_first),
+                           "dim": len(demo.quantized[0])},
+                "E7: the first round's sum; the re-run without the last client differs from it by that client's "
+                "update", {"RerunDifference"}, {"clients_quantized": demo.quantized, "clients_weights": demo.weights})
+
+    _with_finding(g, "e7_rerun_difference", arguments, decode)
