@@ -1,0 +1,63 @@
+"""Settings of a demo run, importable without PyTorch (the `mpksa` CLI loads this at start-up)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mpksa.errors import ParameterError
+
+MODES = ("plaintext", "v1", "paper")
+
+
+@dataclass
+class DemoConfig:
+    """Every knob of a demo run; defaults follow the paper's Sec. 5 where it states them."""
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    split: str = "iid"
+    alpha: float = 0.5
+    clients: int = 10
+    rounds: int = 20
+    epochs: int = 5
+    lr: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 16
+    width: int = 16
+    dropout_rate: float = 0.0
+    params: str = "v1-rsa2048-short"
+    paper_params: str = "paper-512"
+    modes: tuple[str, ...] = MODES
+    frac_bits: int = 20
+    clip: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+    workers: int | None = None
+    threads: int | None = 1  # one PyTorch thread suits the small CNN; raise it for MNIST/CIFAR-10
+
+    def check(self) -> None:
+        unknown = [m for m in self.modes if m not in MODES]
+        if unknown or not self.modes:
+            raise ParameterError(f"--modes {','.join(self.modes)}: choose among {', '.join(MODES)}")
+        if not 0.0 <= self.dropout_rate < 1.0:
+            raise ParameterError(f"--dropout-rate = {self.dropout_rate} must lie in [0, 1)")
+        for name in ("rounds", "epochs", "batch_size", "width"):
+            if getattr(self, name) < 1:
+                raise ParameterError(f"--{name.replace('_', '-')} = {getattr(self, name)} must be at least 1")
+
+
+Tick = Callable[[], None]
+
+
+class Reporter:
+    """Progress callbacks; this base class shows nothing (see cli.RichReporter)."""
+
+    def start(self, rounds: int, modes: tuple[str, ...]) -> None: ...
+
+    def phase(self, mode: str, name: str, steps: int) -> Tick:
+        return lambda: None
+
+    def round_done(self, round_id: int, accuracies: dict[str, float]) -> None: ...
+
+    def stop(self) -> None: ...

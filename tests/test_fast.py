@@ -1,0 +1,380 @@
+"""The demo's fast `v1` implementation against the reference, through the JSON wire contract.
+
+Every v1 operation is run on seeded random rounds by both `mpksa.ops.handle` (the oracle) and
+`mpksa.demo.fast:ADAPTER`; answers must be identical, outputs and error codes alike. Bad inputs
+come from a fixed list of mutations and from a seeded random mutation of every field.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+from typing import Any
+
+import gmpy2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mpksa import ops
+from mpksa.encoding import Encoding
+from mpksa.params import parameter_set
+from mpksa.demo import fast
+from mpksa.demo.fast import ADAPTER
+from mpksa.demo.fast_encoding import FastEncoding, pack, unpack
+from mpksa.demo.fast_group import FixedBaseTable, choose_window, run_chunked, powers
+
+Json = dict[str, Any]
+ALL_OPS = sorted(ops.OPERATIONS)
+
+
+def reference_answer(request: Json) -> Json | None:
+    """The reference's answer, or None where the reference itself raises (a bug to report)."""
+    try:
+        return ops.handle(copy.deepcopy(request))
+    except Exception:  # noqa: BLE001 - the reference crashing is what we detect here
+        return None
+
+
+def assert_same(request: Json) -> Json:
+    """Same answer as the reference: equal outputs, or errors with the same code."""
+    expected = reference_answer(request)
+    got = ADAPTER.handle(copy.deepcopy(request))
+    json.dumps(got)  # answers are plain JSON
+    if expected is None:
+        assert "error" in got, f"reference raised; fast must answer with a typed error: {got}"
+    elif "error" in expected:
+        assert "error" in got and got["error"]["code"] == expected["error"]["code"], (request["op"], expected, got)
+    else:
+        assert got == expected, request["op"]
+    return got
+
+
+class Round:
+    """A seeded v1 round, every request recorded with the reference's answer."""
+
+    def __init__(self, params_name: str, seed: int, clients: int, dim: int, encoding: Encoding) -> None:
+        self.rnd = random.Random(seed)
+        self.params = parameter_set(params_name)
+        self.codec = ops.Codec(self.params)
+        self.base = {"profile": "v1", "params": ops.params_to_json(self.params),
+                     "encoding": ops.encoding_to_json(encoding)}
+        self.requests: list[Json] = []
+        self.clients, self.dim, self.encoding = clients, dim, encoding
+
+    def exponent(self) -> str:
+        return self.codec.exponent(self.rnd.randrange(1, self.params.exponent_bound))
+
+    def call(self, op: str, inputs: Json) -> Json:
+        request = {"op": op, **self.base, "inputs": inputs}
+        self.requests.append(request)
+        answer = assert_same(request)
+        assert "outputs" in answer, (op, answer)
+        return answer["outputs"]
+
+    def run(self) -> Json:
+        alpha = self.exponent()
+        beta = self.call("SysGen", {"alphas": [alpha]})["betas"]
+        sks = [self.exponent() for _ in range(self.clients)]
+        pks = [self.call("KeyGen", {"sk": sk})["pk"] for sk in sks]
+        ids = self.rnd.sample(range(1000), self.clients)
+        pk_s = self.call("AggPKGen", {"public_keys": [{"id": i, "pk": pk} for i, pk in zip(ids, pks)]})["pk_s"]
+        nonce = self.rnd.randbytes(12).hex()
+        sealed = self.call("SE", {"pk_i": pks[0], "alpha": alpha, "model": self.rnd.randbytes(40).hex(),
+                                  "round": 3, "client_id": ids[0], "nonce": nonce})["sealed"]
+        self.call("DSE", {"beta": beta[0], "sk": sks[0], "sealed": sealed, "round": 3, "client_id": ids[0]})
+        clip = self.encoding.clip
+        ciphertexts, weights = [], []
+        for i in range(self.clients):
+            self.call("CheckPkS", {"pk_s": pk_s, "pk_i": pks[i], "announced": pks})
+            values = [self.rnd.uniform(-1.5 * clip, 1.5 * clip) for _ in range(self.dim)]
+            quantized = self.call("Quantize", {"values": values})["quantized"]
+            weights.append(self.rnd.randint(1, self.encoding.weight_max))
+            segments = self.call("Encode", {"quantized": quantized, "weight": weights[-1]})["segments"]
+            r1 = [self.exponent() for _ in segments]
+            r2 = [self.exponent() for _ in segments]
+            ciphertexts.append(self.call("Enc", {"betas": beta, "pk_s": pk_s, "segments": segments,
+                                                 "r1": r1, "r2": r2})["ciphertext"])
+        challenge = self.call("ChelGen", {"ciphertexts": ciphertexts})["challenge"]
+        announced = [[a for a, _ in c["e2"]] for c in ciphertexts]
+        self.call("CheckChallenge", {"challenge": challenge, "announced": announced, "own": announced[0]})
+        responses = [self.call("ResGen", {"challenge": challenge, "sk": sk})["response"] for sk in sks]
+        aggregate = self.call("Agg", {"ciphertexts": ciphertexts, "responses": responses})
+        sums = self.call("Dec", {"alphas": [alpha], **aggregate})["sums"]
+        decoded = self.call("Decode", {"sums": sums, "clients": self.clients, "dim": self.dim})
+        assert decoded["weight_sum"] == sum(weights)
+        k = self.encoding.slots_per_segment(self.params.modulus_bits)
+        a = [format(1 << (self.encoding.slot_bits * t), "x") for t in range(min(k, 4))]
+        total = sums[0]
+        self.call("Recover", {"a": a, "bound": self.clients * 2 * self.encoding.value_bound, "total": total})
+        return decoded
+
+
+def random_encoding(rnd: random.Random) -> Encoding:
+    return Encoding(frac_bits=rnd.choice([2, 8, 12, 16, 20]), clip=rnd.choice([0.5, 1.0, 3.0]),
+                    weight_max=rnd.choice([1, 7, 180]), max_clients=rnd.choice([5, 10, 16]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rounds_match_reference_v1_test_512(seed: int) -> None:
+    rnd = random.Random(seed)
+    encoding = random_encoding(rnd)
+    k = encoding.slots_per_segment(511)
+    # 0 values, a short last segment, and an exact multiple of k slots.
+    dim = [0, 1, k - 1, 3 * k - 1, rnd.randint(2, 120), rnd.randint(2, 120)][seed]
+    Round("v1-test-512", seed, rnd.randint(2, 5), dim, encoding).run()
+
+
+def test_round_matches_reference_rsa2048_short() -> None:
+    Round("v1-rsa2048-short", 7, 3, 150, Encoding(frac_bits=20, clip=1.0, weight_max=180, max_clients=10)).run()
+
+
+def test_parallel_path_and_tables_match_reference() -> None:
+    """Enough segments for the process pool and fixed-base tables (v1-test-512, about 120 segments)."""
+    encoding = Encoding(frac_bits=16, clip=1.0, weight_max=50, max_clients=4)
+    decoded = Round("v1-test-512", 11, 2, 2000, encoding).run()
+    assert len(decoded["weighted_sums"]) == 2000
+
+
+def test_decrypted_sum_is_plaintext_sum_through_python_api() -> None:
+    """Fast API end to end; the expected sum is computed here from the inputs with Python's round."""
+    params = parameter_set("v1-test-512")
+    f = fast.FastV1(fast.Group.of(params), workers=2)
+    enc = FastEncoding(frac_bits=10, clip=2.0, weight_max=9, max_clients=3)
+    rng = np.random.default_rng(5)
+    updates = [rng.uniform(-2.5, 2.5, 900) for _ in range(3)]
+    weights = [3, 9, 1]
+    alpha = fast.draw_exponent(f.group)
+    beta = f.sys_gen(alpha)
+    sks = [fast.draw_exponent(f.group) for _ in range(3)]
+    pk_s = f.agg_pk_gen([(i, f.key_gen(sk)) for i, sk in enumerate(sks)])
+    cts = [f.enc(beta, pk_s, fast.encode(fast.quantize(x, enc), w, enc, f.group.modulus_bits))
+           for x, w in zip(updates, weights)]
+    challenge = f.chel_gen(cts)
+    sums = f.dec(alpha, f.agg(cts, [f.res_gen(challenge, sk) for sk in sks]))
+    weighted, weight_sum = fast.decode(sums, enc, 3, 900, f.group.modulus_bits)
+    expected = [sum(w * round(max(-2.0, min(2.0, float(x[t]))) * 1024) for x, w in zip(updates, weights))
+                for t in range(900)]
+    assert weighted.tolist() == expected and weight_sum == 13
+
+
+# --- bad inputs -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def valid_requests() -> list[Json]:
+    r = Round("v1-test-512", 21, 3, 40, Encoding(frac_bits=12, clip=1.0, weight_max=20, max_clients=5))
+    r.run()
+    return r.requests
+
+
+def first(requests: list[Json], op: str) -> Json:
+    return copy.deepcopy(next(r for r in requests if r["op"] == op))
+
+
+def test_every_operation_is_covered(valid_requests: list[Json]) -> None:
+    assert sorted({r["op"] for r in valid_requests}) == ALL_OPS
+    assert ADAPTER.capabilities() == {"name": "mpksa-demo-fast", "profiles": ["v1"], "operations": ALL_OPS}
+
+
+def _n(requests: list[Json]) -> int:
+    return int(requests[0]["params"]["n"], 16)
+
+
+def _hex(x: int, modulus: int) -> str:
+    return ops.to_hex(x, modulus)
+
+
+def mutations(requests: list[Json]) -> list[tuple[str, Json]]:
+    """Named bad requests, each built from a valid one."""
+    n = _n(requests)
+    n2 = n * n
+    p = parameter_set("v1-test-512").factors[0]  # a known factor: builds non-units
+    out: list[tuple[str, Json]] = []
+
+    def add(name: str, op: str, change) -> None:
+        request = first(requests, op)
+        change(request)
+        out.append((name, request))
+
+    add("unknown op", "KeyGen", lambda r: r.update(op="Nope"))
+    add("inputs not an object", "KeyGen", lambda r: r.update(inputs=[]))
+    add("params missing n", "KeyGen", lambda r: r["params"].pop("n"))
+    add("profile mismatch", "KeyGen", lambda r: r.update(profile="paper"))
+    add("encoding frac_bits 60", "Quantize", lambda r: r["encoding"].update(frac_bits=60))
+    add("encoding clip 0", "Quantize", lambda r: r["encoding"].update(clip=0))
+    add("encoding clip string", "Quantize", lambda r: r["encoding"].update(clip="x"))
+    add("encoding missing key", "Quantize", lambda r: r["encoding"].pop("max_clients"))
+    add("encoding weight_max 0", "Encode", lambda r: r["encoding"].update(weight_max=0))
+    add("sk zero", "KeyGen", lambda r: r["inputs"].update(sk="00" * 16))
+    add("sk short hex", "KeyGen", lambda r: r["inputs"].update(sk="01"))
+    add("sk uppercase hex", "KeyGen", lambda r: r["inputs"].update(sk="AB" * 16))
+    add("two alphas", "SysGen", lambda r: r["inputs"]["alphas"].append(r["inputs"]["alphas"][0]))
+    add("no alpha", "SysGen", lambda r: r["inputs"].update(alphas=[]))
+    add("one client", "AggPKGen", lambda r: r["inputs"].update(public_keys=r["inputs"]["public_keys"][:1]))
+    add("duplicate id", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(id=r["inputs"]["public_keys"][0]["id"]))
+    add("pk zero", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(0, n2)))
+    add("pk non-unit", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(p * 12345, n2)))
+    add("pk above n^2", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(n2 + 5, 1 << (8 * ops.nbytes(n2)))))
+    add("id negative", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(id=-1))
+    add("pk_s equals pk_i", "CheckPkS", lambda r: r["inputs"].update(pk_s=r["inputs"]["pk_i"]))
+    add("forged pk_s", "CheckPkS", lambda r: r["inputs"].update(pk_s=_hex(int(r["inputs"]["pk_s"], 16) * 4 % n2, n2)))
+    add("pk_i not announced", "CheckPkS", lambda r: r["inputs"].update(announced=r["inputs"]["announced"][1:]))
+    add("NaN value", "Quantize", lambda r: r["inputs"]["values"].__setitem__(3, "NaN"))
+    add("-Infinity value", "Quantize", lambda r: r["inputs"]["values"].__setitem__(0, "-Infinity"))
+    add("value a string", "Quantize", lambda r: r["inputs"]["values"].__setitem__(2, "1.0"))
+    add("value a bool", "Quantize", lambda r: r["inputs"]["values"].__setitem__(2, True))
+    add("unclipped out of range", "Quantize", lambda r: r["inputs"].update(clip=False, values=[0.5, 9.0, "NaN"]))
+    add("clip not bool", "Quantize", lambda r: r["inputs"].update(clip=1))
+    add("weight zero", "Encode", lambda r: r["inputs"].update(weight=0))
+    add("weight above max", "Encode", lambda r: r["inputs"].update(weight=21))
+    add("weight a float", "Encode", lambda r: r["inputs"].update(weight=2.0))
+    add("quantized above q_max", "Encode", lambda r: r["inputs"]["quantized"].__setitem__(5, 4097))
+    add("quantized beyond 2^63", "Encode", lambda r: r["inputs"]["quantized"].__setitem__(5, 2**64))
+    add("slot does not fit", "Encode", lambda r: r["encoding"].update(frac_bits=52, clip=1e6, weight_max=10**160))
+    add("segment >= n", "Enc", lambda r: r["inputs"]["segments"].__setitem__(0, _hex(n + 3, n)))
+    add("r1 zero", "Enc", lambda r: r["inputs"]["r1"].__setitem__(0, "00" * 16))
+    add("r1 and r2 lengths", "Enc", lambda r: r["inputs"]["r2"].pop())
+    add("too few r", "Enc", lambda r: (r["inputs"]["r1"].pop(), r["inputs"]["r2"].pop()))
+    add("too many r", "Enc", lambda r: (r["inputs"]["r1"].append(r["inputs"]["r1"][0]), r["inputs"]["r2"].append(r["inputs"]["r2"][0])))
+    add("beta non-unit", "Enc", lambda r: r["inputs"].update(betas=[_hex(p, n2)]))
+    add("pk_s zero", "Enc", lambda r: r["inputs"].update(pk_s=_hex(0, n2)))
+    add("empty ciphertexts", "ChelGen", lambda r: r["inputs"].update(ciphertexts=[]))
+    add("ciphertext not object", "ChelGen", lambda r: r["inputs"]["ciphertexts"].__setitem__(0, [1]))
+    add("e2 not pairs", "ChelGen", lambda r: r["inputs"]["ciphertexts"][1]["e2"][0].pop())
+    add("e2 short", "ChelGen", lambda r: r["inputs"]["ciphertexts"][2]["e2"].pop())
+    add("g^r2 non-unit", "ChelGen", lambda r: r["inputs"]["ciphertexts"][1]["e2"][1].__setitem__(0, _hex(p * 7, n2)))
+    add("g^r2 zero", "ChelGen", lambda r: r["inputs"]["ciphertexts"][2]["e2"][0].__setitem__(0, _hex(0, n2)))
+    add("challenge mismatch", "CheckChallenge", lambda r: r["inputs"]["challenge"].__setitem__(0, r["inputs"]["challenge"][1]))
+    add("own missing", "CheckChallenge", lambda r: r["inputs"].update(own=list(reversed(r["inputs"]["own"]))))
+    add("announced non-unit", "CheckChallenge", lambda r: r["inputs"]["announced"][1].__setitem__(0, _hex(p, n2)))
+    add("R non-unit", "ResGen", lambda r: r["inputs"]["challenge"].__setitem__(1, _hex(p * 3, n2)))
+    add("R zero", "ResGen", lambda r: r["inputs"]["challenge"].__setitem__(0, _hex(0, n2)))
+    add("responses missing", "Agg", lambda r: r["inputs"]["responses"].pop())
+    add("response short", "Agg", lambda r: r["inputs"]["responses"][1].pop())
+    add("e1 short", "Agg", lambda r: r["inputs"]["ciphertexts"][1]["e1"].pop())
+    add("e1 non-unit", "Agg", lambda r: r["inputs"]["ciphertexts"][2]["e1"].__setitem__(1, _hex(p * 5, n2)))
+    add("T zero", "Agg", lambda r: r["inputs"]["responses"][0].__setitem__(0, _hex(0, n2)))
+    add("E2 non-unit", "Agg", lambda r: r["inputs"]["ciphertexts"][0]["e2"][0].__setitem__(1, _hex(p, n2)))
+    add("two alphas in Dec", "Dec", lambda r: r["inputs"]["alphas"].append(r["inputs"]["alphas"][0]))
+    add("d short", "Dec", lambda r: r["inputs"]["d"].pop())
+    add("t short", "Dec", lambda r: r["inputs"]["t"].pop())
+    add("L input not 1 mod n", "Dec", lambda r: r["inputs"]["e_agg"].__setitem__(0, r["inputs"]["d"][0]))
+    add("d non-unit", "Dec", lambda r: r["inputs"]["d"].__setitem__(0, _hex(p * 11, n2)))
+    add("wrong alpha", "Dec", lambda r: r["inputs"]["alphas"].__setitem__(0, "00" * 15 + "05"))
+    add("too many clients", "Decode", lambda r: r["inputs"].update(clients=6))
+    add("slot overflow", "Decode", lambda r: r["inputs"]["sums"].__setitem__(0, _hex(n - 1, n)))
+    add("wrong dim", "Decode", lambda r: r["inputs"].update(dim=r["inputs"]["dim"] + 500))
+    add("clients zero", "Decode", lambda r: r["inputs"].update(clients=0))
+    add("fewer clients than summed", "Decode", lambda r: r["inputs"].update(clients=1))
+    add("a not super-increasing", "Recover", lambda r: r["inputs"]["a"].__setitem__(1, "1"))
+    add("a empty", "Recover", lambda r: r["inputs"].update(a=[]))
+    add("a too large", "Recover", lambda r: r["inputs"]["a"].append(format(n, "x")))
+    add("bound zero", "Recover", lambda r: r["inputs"].update(bound=0))
+    add("tampered sealed", "DSE", lambda r: r["inputs"].update(sealed=("ff" if r["inputs"]["sealed"][:2] != "ff" else "00") + r["inputs"]["sealed"][2:]))
+    add("wrong round", "DSE", lambda r: r["inputs"].update(round=4))
+    add("sealed too short", "DSE", lambda r: r["inputs"].update(sealed="00" * 20))
+    add("nonce 11 bytes", "SE", lambda r: r["inputs"].update(nonce="00" * 11))
+    add("model odd hex", "SE", lambda r: r["inputs"].update(model="abc"))
+    # Inputs an earlier reference raised on (not a typed error): both must now answer with one.
+    add("empty betas", "Enc", lambda r: r["inputs"].update(betas=[]))
+    add("value beyond double", "Quantize", lambda r: r["inputs"]["values"].__setitem__(0, 10**400))
+    add("a not hex", "Recover", lambda r: r["inputs"]["a"].__setitem__(0, 5))
+    add("announced row short", "CheckChallenge", lambda r: r["inputs"]["announced"][1].pop())
+    return out
+
+
+def test_bad_inputs_get_the_reference_error_codes(valid_requests: list[Json]) -> None:
+    cases = mutations(valid_requests)
+    assert len(cases) > 80
+    for name, request in cases:
+        got = assert_same(request)
+        assert "error" in got, name
+
+
+JUNK: list[Any] = [None, True, 0, -1, 2**70, 1.5, "NaN", "", "zz", "00", [], {}, [1, 2], "0" * 1000]
+
+
+def leaf_paths(value: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in leaf_paths(v, path + (k,))] + [path]
+    if isinstance(value, list):
+        return [p for k, v in enumerate(value) for p in leaf_paths(v, path + (k,))] + [path]
+    return [path]
+
+
+def set_path(request: Json, path: tuple, value: Any) -> None:
+    target = request
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
+def test_random_mutations_get_the_same_answers(valid_requests: list[Json]) -> None:
+    """Seeded: replace one random field of a valid request (inputs, params or encoding) with junk."""
+    rnd = random.Random(1234)
+    checked = 0
+    for request in valid_requests:
+        for _ in range(10):
+            mutated = copy.deepcopy(request)
+            paths = [p for p in leaf_paths(mutated) if p and p[0] in ("inputs", "params", "encoding")]
+            path = rnd.choice(paths)
+            set_path(mutated, path, copy.deepcopy(rnd.choice(JUNK)))
+            assert_same(mutated)
+            checked += 1
+    assert checked >= 10 * len(valid_requests)
+
+
+# --- the parts, against plain Python --------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 62), st.integers(1, 40), st.data())
+def test_pack_and_unpack_agree_with_shifts(b: int, k: int, data: st.DataObject) -> None:
+    count = data.draw(st.integers(1, 5 * k))
+    values = data.draw(st.lists(st.integers(0, 2**b - 1), min_size=count, max_size=count))
+    packed = pack(np.array(values, dtype=np.uint64), b, k)
+    expected = [sum(v << (b * t) for t, v in enumerate(values[s:s + k])) for s in range(0, count, k)]
+    assert packed == expected
+    assert unpack(packed, b, k, count).tolist() == values
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-3, 3, allow_nan=False), max_size=50), st.integers(2, 30), st.sampled_from([0.25, 1.0, 2.5]))
+def test_quantize_is_round_half_even_and_clip(values: list[float], f: int, clip: float) -> None:
+    enc = FastEncoding(frac_bits=f, clip=clip)
+    q_max = math.floor(clip * 2**f)
+    expected = [max(-q_max, min(q_max, round(max(-clip, min(clip, x)) * 2**f))) for x in values]
+    assert fast.quantize(values, enc).tolist() == expected
+
+
+def test_exact_path_for_slots_beyond_63_bits() -> None:
+    """frac_bits 40 and weight_max 2^20 give 66-bit slots: the Python-integer path, same answers."""
+    enc = FastEncoding(frac_bits=40, clip=1.0, weight_max=2**20, max_clients=4)
+    assert not enc.vectorized
+    q = fast.quantize([0.5, -0.25, 1.0, -1.0], enc)
+    segments = fast.encode(q, 2**20, enc, 512)
+    weighted, weight_sum = fast.decode(segments, enc, 1, 4, 512)
+    assert [int(v) for v in weighted] == [2**20 * int(x) for x in q] and weight_sum == 2**20
+
+
+@pytest.mark.parametrize("window", [1, 3, 8])
+def test_fixed_base_table_equals_powmod(window: int) -> None:
+    params = parameter_set("v1-test-512")
+    rnd = random.Random(window)
+    table = FixedBaseTable(params.g, params.n2, 128, window)
+    for e in [0, 1, 2**128 - 1, 2**128, 2**200 + 3] + [rnd.getrandbits(128) for _ in range(20)]:
+        assert table.power(e) == gmpy2.powmod(params.g, e, params.n2)
+
+
+def test_window_choice_grows_with_uses() -> None:
+    assert choose_window(1, 256) == 0  # one power: a table never pays
+    assert 0 < choose_window(100, 256) <= choose_window(10_000, 256) <= 11
+    assert choose_window(10_000, 2176) == 0  # v1-rsa2048-full: plain powmod
+
+
+def test_pool_keeps_order() -> None:
+    params = parameter_set("v1-test-512")
+    bases = [params.g + i for i in range(200)]
+    assert run_chunked(powers, (65537, params.n2), bases, 2) == [pow(b, 65537, params.n2) for b in bases]
