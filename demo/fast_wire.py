@@ -9,13 +9,10 @@ any other implementation. Only profile `v1` is implemented.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-
-import gmpy2
 
 from mpksa.errors import (
     DimensionMismatchError,
@@ -24,40 +21,18 @@ from mpksa.errors import (
     NonFiniteValueError,
     ParameterError,
 )
-from mpksa.params import PARAMETER_SET_NAMES, V1Params, parameter_set
+from mpksa import ops
+from mpksa.encoding import Encoding
+from mpksa.ops import bytes_from_hex, from_hex, to_hex
+from mpksa.params import V1Params
 
 from . import fast_encoding
 from .fast_encoding import FastEncoding
 from .fast_v1 import NONCE_BYTES, FastAggregate, FastCiphertext, FastV1, Group
 
 Json = dict[str, Any]
-_HEX = re.compile(r"[0-9a-f]*")
-
-
-# --- fixed-length hex (spec chapter 6) ----------------------------------------------------------
-
-def nbytes(modulus: int) -> int:
-    """Bytes of the fixed-length encoding of integers in [0, modulus)."""
-    return ((modulus - 1).bit_length() + 7) // 8
-
-
-def to_hex(x: int, modulus: int) -> str:
-    return int(x).to_bytes(nbytes(modulus), "big").hex()
-
-
-def from_hex(text: object, modulus: int, name: str) -> int:
-    """Parse fixed-length lowercase hex; the length is part of the format."""
-    if not isinstance(text, str) or not _HEX.fullmatch(text):
-        raise MalformedInputError(f"{name} = {text!r} must be lowercase hex")
-    if len(text) != 2 * nbytes(modulus):
-        raise MalformedInputError(f"{name} has {len(text)} hex digits, expected {2 * nbytes(modulus)}")
-    return int(text, 16) if text else 0
-
-
-def bytes_from_hex(text: object, name: str) -> bytes:
-    if not isinstance(text, str) or not _HEX.fullmatch(text) or len(text) % 2:
-        raise MalformedInputError(f"{name} = {text!r} must be lowercase hex of whole bytes")
-    return bytes.fromhex(text)
+# The wire codec and the parsing of params and encoding objects are plumbing, not algorithm:
+# they come from mpksa.ops, so both implementations read the contract the same way.
 
 
 def as_list(value: object, name: str) -> list[Any]:
@@ -144,55 +119,18 @@ def _fast(n: int, g: int, exponent_bits: int) -> FastV1:
     return FastV1(Group(n, g, exponent_bits))
 
 
-_MINIMAL_HEX = re.compile(r"[1-9a-f][0-9a-f]*")
-
-
-def _field(data: Json, key: str, kind: type) -> Any:
-    value = data.get(key)
-    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
-        raise ParameterError(f"params.{key} = {value!r} must be of type {kind.__name__}")
-    return value
-
-
-def _hex_field(data: Json, key: str) -> int:
-    value = _field(data, key, str)
-    if not _MINIMAL_HEX.fullmatch(value):
-        raise ParameterError(f"params.{key} = {value[:20]!r} must be minimal lowercase hex")
-    return int(value, 16)
-
-
 def group_from_json(data: object) -> Group:
-    """A v1 params object (spec chapter 3): a registered name must carry exactly its registered
-    values; another name is accepted only flagged insecure and well formed."""
-    if not isinstance(data, dict):
-        raise ParameterError("params must be an object")
-    name, profile, insecure = _field(data, "name", str), _field(data, "profile", str), _field(data, "insecure", bool)
-    if profile == "paper":
+    """A v1 params object, read and checked by the shared wire contract (spec 6.4)."""
+    params = ops.params_from_json(data)  # type: ignore[arg-type]
+    if not isinstance(params, V1Params):
         raise ParameterError("profile 'paper' is not implemented by the fast implementation (v1 only)")
-    if profile != "v1":
-        raise ParameterError(f"params.profile = {profile!r} must be 'paper' or 'v1'")
-    n, g, bits = _hex_field(data, "n"), _hex_field(data, "g"), _field(data, "exponent_bits", int)
-    if name in PARAMETER_SET_NAMES:
-        registered = parameter_set(name)
-        if not isinstance(registered, V1Params) or (n, g, bits, insecure) != (
-                registered.n, registered.g, registered.exponent_bits, registered.insecure):
-            raise ParameterError(f"params named {name!r} differ from the registered parameter set")
-        return Group.of(registered)
-    n2 = n * n
-    if not (insecure and n > 3 and n % 2 == 1 and 1 <= bits <= 8192 and 1 < g < n2 and gmpy2.gcd(g, n) == 1):
-        raise ParameterError(f"unregistered v1 set {name!r}: need insecure = true, odd n > 3, "
-                             "1 <= exponent_bits <= 8192, g a unit mod n^2")
-    return Group(n, g, bits)
+    return Group.of(params)
 
 
 def encoding_from_json(data: object) -> FastEncoding:
-    """None: the default encoding; otherwise exactly frac_bits, clip, weight_max, max_clients."""
-    if data is None:
-        return FastEncoding()
-    fields = ("frac_bits", "clip", "weight_max", "max_clients")
-    if not isinstance(data, dict) or set(data) != set(fields):
-        raise ParameterError(f"encoding must be an object with exactly the fields {', '.join(fields)}")
-    return FastEncoding(data["frac_bits"], data["clip"], data["weight_max"], data["max_clients"])
+    """None: the default encoding; otherwise exactly frac_bits, clip, weight_max, max_clients (spec 6.4)."""
+    enc = Encoding() if data is None else ops.encoding_from_json(data)
+    return FastEncoding(enc.frac_bits, enc.clip, enc.weight_max, enc.max_clients)
 
 
 def context(request: Json) -> Context:
@@ -333,11 +271,7 @@ def _decode(ctx: Context, inp: Json) -> Json:
 
 def _recover(ctx: Context, inp: Json) -> Json:
     """Algorithm 2 for an arbitrary super-increasing a (Sec. 3.1), checked first."""
-    a = []
-    for j, text in enumerate(as_list(inp.get("a"), "a")):
-        if not isinstance(text, str) or not _MINIMAL_HEX.fullmatch(text):
-            raise MalformedInputError(f"a[{j}] = {text!r} must be minimal lowercase hex")
-        a.append(int(text, 16))
+    a = [ops.minimal_hex_in(text, f"a[{j}]") for j, text in enumerate(as_list(inp.get("a"), "a"))]
     bound = as_int(inp.get("bound"), "bound", 1, 2**64)
     check_super_increasing(a, bound, ctx.group.n)
     t = ctx.message_in(inp.get("total"), "total")

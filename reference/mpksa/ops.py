@@ -21,7 +21,7 @@ from typing import Any
 
 import gmpy2
 
-from . import aggpkgen, agg, chelgen, dec, encoding, enc, keygen, resgen, se, sysgen
+from . import aggpkgen, agg, chelgen, dec, encoding, keygen, resgen, se, sysgen
 from .encoding import Encoding
 from .errors import DimensionMismatchError, MalformedInputError, MpksaError, NonFiniteValueError, ParameterError, show
 from .messages import Aggregate, Ciphertext, ServerKey
@@ -212,7 +212,7 @@ def _list(value: object, name: str) -> list[Any]:
     return value
 
 
-def _minimal_hex_in(value: object, name: str) -> int:
+def minimal_hex_in(value: object, name: str) -> int:
     if not isinstance(value, str) or not _MINIMAL_HEX.match(value):
         raise MalformedInputError(f"{name} = {value!r} must be minimal lowercase hex")
     return int(value, 16)
@@ -371,7 +371,7 @@ def _decode(ctx: Context, inp: Json) -> Json:
 
 
 def _recover(ctx: Context, inp: Json) -> Json:
-    a = [_minimal_hex_in(x, f"a[{j}]") for j, x in enumerate(_list(inp.get("a"), "a"))]
+    a = [minimal_hex_in(x, f"a[{j}]") for j, x in enumerate(_list(inp.get("a"), "a"))]
     encoding.check_super_increasing(a, _int(inp.get("bound"), "bound", 1, 2**64), ctx.params.message_modulus)
     return {"values": encoding.recover(ctx.codec.message_in(inp.get("total"), "total"), a)}
 
