@@ -10,16 +10,15 @@ runs per parameter. Encodings whose slots do not fit 63 bits (very large `frac_b
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from mpksa.encoding import Encoding
 from mpksa.errors import (
     DimensionMismatchError,
     NonFiniteValueError,
-    ParameterError,
     QuantizationRangeError,
     SlotOverflowError,
 )
@@ -32,52 +31,9 @@ _WORD_BITS = 63
 
 
 @dataclass(frozen=True)
-class FastEncoding:
-    """Fixed-point scale 2^frac_bits, clipping bound, largest weight |D_i| and largest |S| (review C.8)."""
-
-    frac_bits: int = 16
-    clip: float = 1.0
-    weight_max: int = 1
-    max_clients: int = 10
-
-    def __post_init__(self) -> None:
-        for name in ("frac_bits", "weight_max", "max_clients"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ParameterError(f"{name} = {value!r} must be an integer")
-        if isinstance(self.clip, bool) or not isinstance(self.clip, int | float):
-            raise ParameterError(f"clip = {self.clip!r} must be a number")
-        if not 0 <= self.frac_bits <= 52:
-            raise ParameterError(f"frac_bits = {self.frac_bits} must lie in [0, 52]")
-        # clip is compared before any conversion: an integer beyond the binary64 range must not overflow.
-        if not (0 < self.clip <= sys.float_info.max and math.isfinite(float(self.clip) * 2.0**self.frac_bits)):
-            raise ParameterError(f"clip = {self.clip!r:.40} must be positive with clip * 2^frac_bits a finite binary64")
-        if self.q_max < 1:
-            raise ParameterError(f"clip * 2^frac_bits = {math.ldexp(float(self.clip), self.frac_bits)} must be at least 1")
-        if self.weight_max < 1 or self.max_clients < 1:
-            raise ParameterError(f"weight_max = {self.weight_max} and max_clients = {self.max_clients} must be >= 1")
-
-    @property
-    def q_max(self) -> int:
-        """Largest |quantized value|: floor(clip * 2^f)."""
-        return math.floor(math.ldexp(float(self.clip), self.frac_bits))
-
-    @property
-    def value_bound(self) -> int:
-        """V of finding E6: every weighted value w*q, and the weight itself, lies in [-V, V]."""
-        return self.weight_max * self.q_max
-
-    @property
-    def slot_bits(self) -> int:
-        """b, the least with 2^b > max_clients * 2V: a slot sum over S never carries (review C.8)."""
-        return (self.max_clients * 2 * self.value_bound).bit_length()
-
-    def slots_per_segment(self, modulus_bits: int) -> int:
-        """k = floor((|n| - 1) / b): a packed segment stays below 2^(|n|-1) < n."""
-        k = (modulus_bits - 1) // self.slot_bits
-        if k < 1:
-            raise ParameterError(f"a {self.slot_bits}-bit slot does not fit a {modulus_bits}-bit modulus")
-        return k
+class FastEncoding(Encoding):
+    """The encoding settings of spec 4.1 (shared with the reference: they are parameters, not
+    algorithm), plus the choice between the vectorized and the exact path."""
 
     @property
     def vectorized(self) -> bool:
