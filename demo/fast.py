@@ -1,9 +1,10 @@
 """A fast implementation of profile `v1`, separate from the reference (issue 6).
 
-Nothing here imports the reference's algorithm modules (only `mpksa.errors` for the typed errors
-and `mpksa.params` for parameter-set constants): quantization, packing, Enc, ChelGen, ResGen, Agg,
-Dec and decoding are written anew from the review and the spec, so that passing the conformance
-vectors means something.
+Quantization, packing, Enc, ChelGen, ResGen, Agg, Dec and decoding are written anew from the
+review and the spec, so that passing the conformance vectors means something. What is shared with
+the reference is the contract, not the algorithms: typed errors (`mpksa.errors`), parameter sets
+(`mpksa.params`), the encoding settings object (`mpksa.encoding.Encoding`) and the wire parsing
+helpers of `mpksa.ops` (params/encoding objects, fixed-length hex).
 
 - `fast_encoding`: vectorized quantize / weigh / offset / pack (numpy bits and int.from_bytes).
 - `fast_group`: fixed-base tables for g, beta and pk_S, and a process pool over segments.

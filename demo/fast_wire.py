@@ -16,6 +16,7 @@ from typing import Any
 
 from mpksa.errors import (
     DimensionMismatchError,
+    ExponentRangeError,
     MalformedInputError,
     MpksaError,
     NonFiniteValueError,
@@ -86,7 +87,11 @@ class Context:
         return to_hex(x, self.group.exponent_bound)
 
     def exponent_in(self, text: object, name: str) -> int:
-        return from_hex(text, self.group.exponent_bound, name)
+        """Fixed-length hex, then the range [1, bound) of every explicit exponent (spec 5.4)."""
+        x = from_hex(text, self.group.exponent_bound, name)
+        if not 0 < x < self.group.exponent_bound:
+            raise ExponentRangeError(f"{name} must lie in [1, 2^{self.group.exponent_bound.bit_length() - 1})")
+        return x
 
     def exponents(self, texts: object, name: str) -> list[int]:
         return [self.exponent_in(t, f"{name}[{j}]") for j, t in enumerate(as_list(texts, name))]

@@ -46,6 +46,7 @@ from .world import (
 )
 
 MALFORMED = "malformed-input"
+EXPONENT = "exponent-out-of-range"
 OUT_OF_RANGE = "element-out-of-range"
 NON_UNIT = "non-unit"
 DIMENSION = "dimension-mismatch"
@@ -111,10 +112,10 @@ def _sys_gen(g: Group, s: Scope) -> None:
     if not s.lean:
         g.op("SysGen", {"alphas": [c.exponent(bound - 1)]}, "alpha = bound - 1", {"EdgeExponent"})
     g.op("SysGen", {"alphas": [c.exponent(0)]}, "alpha = 0 would leave beta = 1", {"ExponentOutOfRange"},
-         expect=MALFORMED)
+         expect=EXPONENT)
     if not s.v1:  # q fits the fixed length of an exponent, so alpha = q can be written (and must be refused)
         g.op("SysGen", {"alphas": [c.exponent(bound)]}, "alpha = q, outside [1, q)", {"ExponentOutOfRange"},
-             expect=MALFORMED)
+             expect=EXPONENT)
     if s.v1:
         two = [c.exponent(exponent(bound, rng)) for _ in range(2)]
         g.op("SysGen", {"alphas": two}, "v1 has one server key: a second alpha is refused", {"RandomnessCount"},
@@ -135,7 +136,7 @@ def _key_gen(g: Group, s: Scope) -> None:
     g.op("KeyGen", {"sk": c.exponent(1)}, "sk = 1: pk = g", {"EdgeExponent"})
     if not s.lean:
         g.op("KeyGen", {"sk": c.exponent(bound - 1)}, "sk = bound - 1", {"EdgeExponent"})
-    g.op("KeyGen", {"sk": c.exponent(0)}, "sk = 0 would give pk = 1", {"ExponentOutOfRange"}, expect=MALFORMED)
+    g.op("KeyGen", {"sk": c.exponent(0)}, "sk = 0 would give pk = 1", {"ExponentOutOfRange"}, expect=EXPONENT)
     sk = c.exponent(exponent(bound, rng))
     g.op("KeyGen", {"sk": sk[:-1]}, "sk with an odd number of hex digits", {"MalformedHex"}, expect=MALFORMED)
     if not s.lean:
@@ -292,12 +293,12 @@ def se_family(f: VectorFile, s: Scope) -> None:
     base = {"pk_i": c.element(client.pk), "alpha": c.exponent(alpha), "model": model.hex(), "round": 1,
             "client_id": 3}
     g.op("SE", {**base, "nonce": "00" * 11}, "an 11-byte nonce", {"BadNonceLength"}, expect=MALFORMED)
-    g.op("SE", {**base, "nonce": "00" * 12, "alpha": c.exponent(0)}, "alpha = 0", {"ZeroExponent"},
-         expect="exponent-out-of-range")
+    g.op("SE", {**base, "nonce": "00" * 12, "alpha": c.exponent(0)}, "alpha = 0", {"ExponentOutOfRange"},
+         expect=EXPONENT)
     g.op("SE", {**base, "nonce": "00" * 12, "pk_i": c.element(0)}, "pk_i = 0", {"ZeroElement"}, expect=OUT_OF_RANGE)
     g.op("DSE", {"beta": c.element(0), "sk": c.exponent(client.sk), "sealed": sealed, "round": 1, "client_id": 3},
          "beta = 0", {"ZeroElement"}, expect=OUT_OF_RANGE)
-    dse(sealed, "sk_i = 0", {"ZeroExponent"}, sk=0, expect="exponent-out-of-range")
+    dse(sealed, "sk_i = 0", {"ExponentOutOfRange"}, sk=0, expect=EXPONENT)
     if not s.lean:
         g.op("SE", {**base, "nonce": "00" * 12, "model": model.hex()[:-1]}, "model with an odd number of hex digits",
              {"MalformedHex"}, expect=MALFORMED)
@@ -529,11 +530,11 @@ def enc_family(f: VectorFile, s: Scope) -> None:
         g.op("Enc", dict(base, betas=base["betas"][:-1] if u > 1 else base["betas"] * 2),
              "number of betas differs from the number of segments", {"DimensionMismatch"}, expect=DIMENSION)
         g.op("Enc", dict(base, r1=[c.exponent(params.exponent_bound)]), "r1 = q, outside Z_q*",
-             {"ExponentOutOfRange"}, expect=MALFORMED)
+             {"ExponentOutOfRange"}, expect=EXPONENT)
     g.op("Enc", dict(base, betas=[]), "no beta at all", {"DimensionMismatch"}, expect=DIMENSION)
     g.op("Enc", dict(base, r1=base["r1"] + [base["r1"][0]], r2=base["r2"] + [base["r2"][0]]),
          "one (r1, r2) pair more than the operation draws", {"RandomnessCount"}, expect=MALFORMED)
-    g.op("Enc", dict(base, r1=[c.exponent(0)] + base["r1"][1:]), "r1 = 0", {"ExponentOutOfRange"}, expect=MALFORMED)
+    g.op("Enc", dict(base, r1=[c.exponent(0)] + base["r1"][1:]), "r1 = 0", {"ExponentOutOfRange"}, expect=EXPONENT)
     for name, (value, code, flag) in _bad_elements(s).items():
         g.op("Enc", dict(base, pk_s=value), f"pk_S is {name}", {flag}, expect=code)
         if not s.lean:
@@ -601,7 +602,7 @@ def challenge_family(f: VectorFile, s: Scope) -> None:
     sk = c.exponent(world.uploads[0].keys.sk)
     g.op("ResGen", {"challenge": challenge, "sk": sk}, "T_i = R^sk_i", {"Normal"})
     g.op("ResGen", {"challenge": challenge, "sk": c.exponent(0)}, "sk_i = 0 would answer T_i = 1",
-         {"ZeroExponent"}, expect="exponent-out-of-range")
+         {"ExponentOutOfRange"}, expect=EXPONENT)
     g.op("ResGen", {"challenge": crafted, "sk": c.exponent(world.uploads[1].keys.sk)},
          "client 2 answers a crafted R = g^r2 of client 1: nothing in ResGen can see it (E4)",
          {"CraftedChallenge"}, result=ACCEPTABLE)

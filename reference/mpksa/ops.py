@@ -28,9 +28,10 @@ from .messages import Aggregate, Ciphertext, ServerKey
 from .params import PARAMETER_SET_NAMES, Params, PaperParams, V1Params, parameter_set
 from .profiles import profile_of
 from .randomness import ReplayRandom
+from .validate import check_exponent
 
 Json = dict[str, Any]
-_HEX = re.compile(r"^[0-9a-f]*$")
+_HEX = re.compile(r"[0-9a-f]*")
 
 
 def nbytes(modulus: int) -> int:
@@ -44,7 +45,7 @@ def to_hex(x: int, modulus: int) -> str:
 
 def from_hex(text: object, modulus: int, name: str) -> int:
     """Parse fixed-length hex; the length is part of the format and is checked."""
-    if not isinstance(text, str) or not _HEX.match(text):
+    if not isinstance(text, str) or not _HEX.fullmatch(text):
         raise MalformedInputError(f"{name} = {text!r} must be lowercase hex")
     if len(text) != 2 * nbytes(modulus):
         raise MalformedInputError(f"{name} has {len(text)} hex digits, expected {2 * nbytes(modulus)}")
@@ -52,7 +53,7 @@ def from_hex(text: object, modulus: int, name: str) -> int:
 
 
 def bytes_from_hex(text: object, name: str) -> bytes:
-    if not isinstance(text, str) or not _HEX.match(text) or len(text) % 2:
+    if not isinstance(text, str) or not _HEX.fullmatch(text) or len(text) % 2:
         raise MalformedInputError(f"{name} = {text!r} must be lowercase hex of whole bytes")
     return bytes.fromhex(text)
 
@@ -87,7 +88,7 @@ def params_to_json(params: Params) -> Json:
             "exponent_bits": params.exponent_bits, "insecure": params.insecure}
 
 
-_MINIMAL_HEX = re.compile(r"^[1-9a-f][0-9a-f]*$")
+_MINIMAL_HEX = re.compile(r"[1-9a-f][0-9a-f]*")
 
 
 def _field(data: Json, key: str, kind: type) -> Any:
@@ -99,7 +100,7 @@ def _field(data: Json, key: str, kind: type) -> Any:
 
 def _hex_field(data: Json, key: str) -> int:
     value = _field(data, key, str)
-    if not _MINIMAL_HEX.match(value):
+    if not _MINIMAL_HEX.fullmatch(value):
         raise ParameterError(f"params.{key} = {value[:20]!r} must be minimal lowercase hex")
     return int(value, 16)
 
@@ -180,7 +181,8 @@ class Codec:
         return to_hex(x, self.params.exponent_bound)
 
     def exponent_in(self, text: object, name: str) -> int:
-        return from_hex(text, self.params.exponent_bound, name)
+        """An explicit exponent or random value: fixed-length hex, then [1, bound) (spec 5.4)."""
+        return check_exponent(self.params, from_hex(text, self.params.exponent_bound, name), name)
 
     def message(self, x: int) -> str:
         """Packed segments and their sums: integers mod p (`paper`) or mod n (`v1`)."""
@@ -213,7 +215,7 @@ def _list(value: object, name: str) -> list[Any]:
 
 
 def minimal_hex_in(value: object, name: str) -> int:
-    if not isinstance(value, str) or not _MINIMAL_HEX.match(value):
+    if not isinstance(value, str) or not _MINIMAL_HEX.fullmatch(value):
         raise MalformedInputError(f"{name} = {value!r} must be minimal lowercase hex")
     return int(value, 16)
 

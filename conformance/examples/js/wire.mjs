@@ -197,7 +197,7 @@ class Codec {
   }
 
   exponentIn(text, name) {
-    return fromHex(text, this.params.exponentBound, name);
+    return v1.checkExponent(this.params, fromHex(text, this.params.exponentBound, name), name);
   }
 
   /** Packed segments and their sums: integers mod n, written reduced mod n. */
@@ -231,7 +231,7 @@ class Codec {
 // Parameter sets and encoding settings (spec 6.4)
 
 /** Minimal lowercase hex: no prefix, no leading zeros (spec 6.4; also the `a` of Recover). */
-const MINIMAL_HEX = /^(?:0|[1-9a-f][0-9a-f]*)$/;
+const MINIMAL_HEX = /^[1-9a-f][0-9a-f]*$/;
 const knownParams = new Map();
 
 function field(data, key, type) {
