@@ -6,7 +6,7 @@ For each model size d (parameters) on v1-rsa2048-short it runs a full round with
 every client quantizes, packs (Eq. (2)) and encrypts (Enc), the server challenges (ChelGen),
 every client responds (ResGen), the server aggregates (Agg), decrypts (Dec) and unpacks.
 
-- fast: `mpksa.demo.fast` (fixed-base tables, processes over segments), all N clients.
+- fast: `mpksa.fast` (fixed-base tables, processes over segments), all N clients.
 - reference: `mpksa` itself; client work measured on client 0 (its cost does not depend on which
   client runs it), server work on the N ciphertexts. Its ciphertext must equal the fast one's for
   the same randomness. Above --reference-max parameters the reference is extrapolated linearly in
@@ -39,10 +39,11 @@ from typing import Any
 import gmpy2
 import numpy as np
 
-from mpksa.demo import fast
-from mpksa.demo.fast_encoding import segment_count
-from mpksa.demo.fast_group import FixedBaseTable, choose_window, default_workers, shutdown_pool, worker_cpu_seconds
+from mpksa import fast
+from mpksa.encoding import Encoding
+from mpksa.fast.group import FixedBaseTable, choose_window, default_workers, shutdown_pool, worker_cpu_seconds
 from mpksa.params import parameter_set
+from mpksa.randomness import SYSTEM_RANDOM, ReplayRandom, exponent
 
 PHASES = ("encode", "Enc", "ResGen", "ChelGen", "Agg", "Dec", "decode")
 CLIENT_PHASES = ("encode", "Enc", "ResGen")      # per client
@@ -95,13 +96,13 @@ def measure_powmod(n2: int, bits: int, repeats: int = 60) -> dict[str, float]:
             "fixed_base_window": window}
 
 
-def fast_round(engine: fast.FastV1, enc: fast.FastEncoding, updates: list[np.ndarray], weights: list[int],
+def fast_round(engine: fast.FastV1, enc: Encoding, updates: list[np.ndarray], weights: list[int],
                draws: list[tuple[list[int], list[int]]]) -> dict[str, Any]:
     """One round by the fast implementation; seconds per phase summed over clients, and the outputs."""
-    group = engine.group
-    alpha = fast.draw_exponent(group)
+    group = engine.params
+    alpha = exponent(group.exponent_bound, SYSTEM_RANDOM)
     beta = engine.sys_gen(alpha)
-    sks = [fast.draw_exponent(group) for _ in updates]
+    sks = [exponent(group.exponent_bound, SYSTEM_RANDOM) for _ in updates]
     pk_s = engine.agg_pk_gen([(i, engine.key_gen(sk)) for i, sk in enumerate(sks)])
     clock = Clock()
     quantized, segments, ciphertexts = [], [], []
@@ -111,7 +112,7 @@ def fast_round(engine: fast.FastV1, enc: fast.FastEncoding, updates: list[np.nda
             q = fast.quantize(x, enc)
             m = fast.encode(q, w, enc, group.modulus_bits)
         with clock.phase("Enc"):
-            ciphertexts.append(engine.enc(beta, pk_s, m, r1, r2))
+            ciphertexts.append(engine.enc(beta, pk_s, m, ReplayRandom([r for pair in zip(r1, r2) for r in pair])))
         first_enc = first_enc or clock.wall["Enc"]
         quantized.append(q)
         segments.append(m)
@@ -132,16 +133,13 @@ def fast_round(engine: fast.FastV1, enc: fast.FastEncoding, updates: list[np.nda
             "challenge": challenge}
 
 
-def reference_round(params: Any, enc_settings: fast.FastEncoding, updates: list[np.ndarray], weights: list[int],
+def reference_round(params: Any, ref_enc: Encoding, updates: list[np.ndarray], weights: list[int],
                     draws: list[tuple[list[int], list[int]]], fast_out: dict[str, Any]) -> dict[str, Any]:
     """The reference on the same keys and randomness: client 0's work, then the server's on all N."""
     from mpksa import agg, chelgen, dec, encoding, enc, resgen
-    from mpksa.messages import Ciphertext, ServerKey
-    from mpksa.randomness import ReplayRandom
+    from mpksa.messages import ServerKey
 
     alpha, beta, sks, pk_s = fast_out["keys"]
-    ref_enc = encoding.Encoding(enc_settings.frac_bits, enc_settings.clip, enc_settings.weight_max,
-                                enc_settings.max_clients)
     clock = Clock()
     with clock.phase("encode"):
         q = encoding.quantize(updates[0].tolist(), ref_enc)
@@ -150,15 +148,15 @@ def reference_round(params: Any, enc_settings: fast.FastEncoding, updates: list[
     with clock.phase("Enc"):
         c0 = enc.enc_v1(params, beta, pk_s, m, ReplayRandom([r for pair in zip(r1, r2) for r in pair]))
     fast_c0 = fast_out["ciphertexts"][0]
-    same = m == fast_out["segments"][0] and list(c0.e1) == fast_c0.e1 and [tuple(p) for p in c0.e2] == fast_c0.e2
-    cts = [c0] + [Ciphertext(tuple(c.e1), tuple(c.e2)) for c in fast_out["ciphertexts"][1:]]
+    same = m == fast_out["segments"][0] and c0 == fast_c0
+    cts = [c0] + fast_out["ciphertexts"][1:]
     with clock.phase("ChelGen"):
         challenge = chelgen.chel_gen(params, cts)
     same = same and list(challenge) == fast_out["challenge"]
     with clock.phase("ResGen"):
         t0 = resgen.res_gen(params, challenge, sks[0])
     # The other clients' responses are not timed (same cost as client 0's): computed by the fast path.
-    engine = fast.FastV1(fast.Group.of(params))
+    engine = fast.FastV1(params)
     responses = [t0] + [tuple(engine.res_gen(list(challenge), sk)) for sk in sks[1:]]
     with clock.phase("Agg"):
         aggregate = agg.agg(params, cts, responses)
@@ -187,8 +185,8 @@ def bounds(u: int, powmod_s: float) -> dict[str, float]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     params = parameter_set(args.params)
     workers = args.workers or default_workers()
-    engine = fast.FastV1(fast.Group.of(params), workers=workers, clients_hint=args.clients)
-    enc = fast.FastEncoding(args.frac_bits, args.clip, args.weight_max, args.clients)
+    engine = fast.FastV1(params, workers=workers, clients_hint=args.clients)
+    enc = Encoding(args.frac_bits, args.clip, args.weight_max, args.clients)
     k = enc.slots_per_segment(params.modulus_bits)
     load_before = os.getloadavg()
     micro = measure_powmod(params.n2, params.exponent_bits)
@@ -199,11 +197,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
           f"one fixed-base power (window {micro['fixed_base_window']}): {1e3 * micro['fixed_base_s']:.3f} ms")
     rows, measured_ref = [], None
     for d in args.sizes:
-        u = segment_count(d + 1, k)
+        u = enc.segment_count(d, params.modulus_bits)
         rng = np.random.default_rng(d)
         updates = [rng.normal(0.0, 0.05, d) for _ in range(args.clients)]
         weights = [int(rng.integers(1, args.weight_max + 1)) for _ in range(args.clients)]
-        draws = [([fast.draw_exponent(engine.group) for _ in range(u)], [fast.draw_exponent(engine.group) for _ in range(u)])
+        draws = [([exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(u)],
+                  [exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(u)])
                  for _ in range(args.clients)]
         print(f"d = {d}: {u} segments per client ... fast", end="", flush=True)
         f_out = fast_round(engine, enc, updates, weights, draws)

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from mpksa.encoding import Encoding
 from mpksa.messages import ServerKey
-from mpksa.ops import Codec
+from mpksa.wire.codec import Codec, Json
 from mpksa.params import Params
 from mpksa.randomness import RandomSource, exponent
 
 from .builder import INVALID, VALID, GeneratorError, run
 from .world import encrypt, gradient, seeded, segment_count
 
-Json = dict[str, Any]
 MODEL = b"MPKSA global model W, round 1"
 
 
@@ -240,7 +238,7 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
             weighted = Encoding(encoding.frac_bits, encoding.clip, 4, encoding.max_clients)
             add(RoundPlan("weighted", "weights |D_i| = 1, 3, 4 carried in the weight slot (Eq. (1))",
                           whole | {"Weighted"}, ids(3), ids(3), 4, weights={1: 1, 2: 3, 3: 4}), weighted)
-            from .cases import single_slot_encoding
+            from .families import single_slot_encoding
 
             add(RoundPlan("single-slot", "an encoding with k = 1: one segment per value",
                           whole | {"SingleSlotSegment", "MultiSegment"}, ids(2), ids(2), 2),

@@ -24,7 +24,7 @@ import gmpy2
 from mpksa import encoding as encoding_mod
 from mpksa.encoding import Encoding
 from mpksa.messages import KeyPair
-from mpksa.ops import Codec, nbytes
+from mpksa.wire.codec import Codec, nbytes
 from mpksa.params import Params
 from mpksa.profiles import profile_of
 from mpksa.randomness import SeededRandom, exponent

@@ -1,4 +1,4 @@
-"""`mpksa spec check` and `mpksa spec sync`: keep spec/ and the reference one text.
+"""`mpksa spec check` and `mpksa spec sync`: keep the chapters and the reference one text.
 
 The spec quotes the reference verbatim in fenced Python blocks marked with the
 quoted object (spec chapter 1, "How this specification is checked"):
@@ -90,8 +90,8 @@ Event = Block | Equation | Heading
 
 
 def default_spec_dir() -> Path:
-    """spec/ at the repository root: reference/mpksa/ -> reference/ -> root."""
-    return Path(__file__).resolve().parents[2] / "spec"
+    """The chapters beside this module: spec/ in a checkout, the installed package data in a wheel."""
+    return Path(__file__).resolve().parent
 
 
 def chapters(spec_dir: Path) -> list[Path]:
@@ -271,7 +271,7 @@ def _equation_problems(events: list[Event]) -> list[Problem]:
 
 def _error_code_problems(text: str) -> list[Problem]:
     """Rule 4: every stable error code is named (in backticks) somewhere in spec/."""
-    from .errors import ERROR_CLASSES
+    from mpksa.errors import ERROR_CLASSES
 
     named = set(_BACKTICKED.findall(text))
     problems = []
