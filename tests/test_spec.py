@@ -291,6 +291,17 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         html = (site / page / "index.html").read_text(encoding="utf-8")
         assert 'class="arithmatex"' in html
     assert "mpksa.enc:enc_v1" in (site / "05-protocol" / "index.html").read_text(encoding="utf-8")
+    # Offline: every script and stylesheet of every page is a file of the site itself (MathJax
+    # included), and the checker's Python modules are not published with it.
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for ref in re.findall(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"', html):
+            if ref.startswith(("http:", "https:", "//")):
+                assert not ref.endswith((".js", ".css")), f"{page.relative_to(site)} loads {ref} from the network"
+    scripts = re.findall(r'<script src="([^"]+)"', (site / "05-protocol" / "index.html").read_text(encoding="utf-8"))
+    mathjax = [ref for ref in scripts if "tex-svg" in ref]
+    assert mathjax and (site / "05-protocol" / mathjax[0]).resolve().is_file(), scripts
+    assert not list(site.rglob("*.py"))
 
 
 def test_tests_named_in_chapter_7_exist() -> None:
