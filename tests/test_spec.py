@@ -137,6 +137,17 @@ def test_new_reference_function_without_quote_fails(monkeypatch: pytest.MonkeyPa
     assert len(found) == 1 and "mpksa.keygen:key_gen_twice is not quoted" in found[0]
 
 
+def test_every_module_of_an_algorithm_package_is_checked(spec_copy: Path) -> None:
+    """`findings` is a package: a name defined in one of its modules must be quoted under that module."""
+    checked = {name for name, module, _ in spec_tool._algorithm_modules() if module is not None}
+    assert {"mpksa.findings", "mpksa.findings.common", "mpksa.findings.e4", "mpksa.findings.theorem3"} <= checked
+    block = block_of(spec_copy, "mpksa.findings.e4:CraftedChallenge")
+    replace_lines(block.path, block.line, block.end, [])
+    found = messages(spec_tool.check(spec_copy))
+    assert len(found) == 1
+    assert re.match(r".*findings/e4\.py:\d+: mpksa\.findings\.e4:CraftedChallenge is not quoted", found[0])
+
+
 def test_class_is_covered_whole_or_by_all_its_members(spec_copy: Path) -> None:
     whole = block_of(spec_copy, "mpksa.encoding:Encoding")
     replace_lines(whole.path, whole.line, whole.end, ['```python title="mpksa.encoding:Encoding.slot_bits"\n', "```\n"])
