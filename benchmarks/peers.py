@@ -115,6 +115,8 @@ def summarize(name: str, d: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
                            "reason": None if ok else runs[0].get("reason"), "repetitions": len(ok)}
     if not ok:
         return row
+    # A repetition that failed while others ran is kept in sight, not dropped.
+    row["failed_repetitions"] = [r["reason"] for r in runs if r["status"] == "failed"]
     per_run = [harness.scaled(r) for r in ok]
     measured = ok[0]["measured_parameters"]
     row["scaled_from"] = measured if measured < d else None

@@ -70,6 +70,14 @@ def test_peers_json_has_its_shape(quick: dict[str, Path]) -> None:
     assert (quick["folder"] / "peers-quick.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_committed_results_have_the_shape_of_a_run() -> None:
+    schema = json.loads((BENCH / "schema" / "peers.schema.json").read_text())
+    committed = sorted((BENCH / "results").glob("peers*.json"))
+    assert committed, "no committed peers results"
+    for path in committed:
+        jsonschema.validate(json.loads(path.read_text()), schema)
+
+
 def test_every_contender_is_measured_or_skipped_with_a_reason(quick: dict[str, Path]) -> None:
     sys.path.insert(0, str(BENCH))
     try:

@@ -152,6 +152,9 @@ class Exponentiations:
 
 
 class Contender(Protocol):
+    """A contender may also have `extra_cpu`, a callable giving CPU seconds spent outside this
+    process's threads and waited-for children (MPKSA v1: its pool workers)."""
+
     name: str
     trust: str            # the trust model in one phrase
     notes: str
