@@ -15,7 +15,7 @@ from Crypto.Cipher import AES
 from .errors import AeadError, MalformedInputError
 from .params import Params, i2osp
 from .randomness import SYSTEM_RANDOM, RandomSource
-from .validate import check_exponent, check_group_element
+from .validate import check_exponent, check_group_element, check_power_base
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -48,7 +48,7 @@ def dse(params: Params, beta: int, sk_i: int, sealed: bytes, round_id: int, clie
     """W = DSE(beta, H, sk_i, W_i*), key_i = H(beta^{sk_i}). Refuses any tampering."""
     if not isinstance(sealed, bytes) or len(sealed) < NONCE_BYTES + TAG_BYTES:
         raise MalformedInputError(f"W_i* must be at least {NONCE_BYTES + TAG_BYTES} bytes")
-    check_group_element(params, beta, "beta")
+    check_power_base(params, beta, "beta")
     check_exponent(params, sk_i, "sk_i")
     key = symmetric_key(params, int(gmpy2.powmod_sec(beta, sk_i, params.group_modulus)))
     nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]
