@@ -626,7 +626,7 @@ def test_interop_refuses_an_implementation_without_the_server_operations():
 def test_reference_passes_every_shipped_vector_in_process_and_as_a_subprocess():
     shipped = vector_cases.load()
     assert shipped.files and shipped.problems == []
-    assert {c.profile for c in shipped.cases} == {"paper", "v1"}
+    assert {c.profile for c in shipped.cases} == {"paper", "v1", "v2"}
     for session in (InProcessSession(ops.REFERENCE, "reference"), SubprocessSession(REFERENCE_SERVER)):
         report = run(session, shipped.cases)
         assert [(r.case.test_id, r.reason) for r in report.results if r.verdict != PASS] == []

@@ -262,7 +262,7 @@ def _with_finding(g: Group, function: str, arguments: Json, build: Callable[[Any
 def errata_family(f: VectorFile, params: Params, lean: bool) -> None:
     if params.profile == "paper":
         _paper_errata(f, params)
-    else:
+    elif params.profile == "v1":
         _v1_errata(f, params, lean)
 
 

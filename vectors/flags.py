@@ -128,6 +128,22 @@ FLAGS: dict[str, Flag] = {
                             "E7", "the intermediates hold the difference"),
     "ToyGroup": Flag("A tiny explicit group (p = 23) from the review's smallest counterexample.", "E1",
                      _ACCEPT),
+    # -- profile v2 (spec chapter 10) ------------------------------------------------------------
+    "MaskExponent": Flag("v2: the mask exponent r as an explicit input, drawn before the carrier's r1, r2.",
+                         "spec 10.4, 10.8", "Enc fails with exponent-out-of-range or malformed-input when r is "
+                         "0, missing or of the wrong length; otherwise it succeeds with the recorded outputs"),
+    "CarrierOnly": Flag("v2: second components, challenges and responses exist for the carrier only; a list "
+                        "with another count is refused.", "spec 10.5", "the operation fails with dimension-mismatch"),
+    "DegenerateElement": Flag("v2: beta, pk_S or a challenge R that is 1 or n - 1 mod n: a secret power of it "
+                              "would reveal the exponent.", "spec 10.5; compact-profile note B",
+                              "the client's operation fails with degenerate-element"),
+    "CarrierNotDecrypted": Flag("v2: the carrier's L input is not 1 mod n (wrong alpha, or carriers, d and T that "
+                                "do not belong together).", "spec 10.6", "Dec fails with carrier-decryption-failed"),
+    "MaskSumOutOfRange": Flag("v2: the carrier decrypts to a mask sum R that |S| exponents in [1, 2^L) cannot "
+                              "sum to.", "spec 10.6", "Dec fails with mask-sum-out-of-range"),
+    "FreshRerun": Flag("v2: a round re-run after an abort, with the aborted round's keys but fresh updates and "
+                       "fresh randomness; intermediates.rerun_of names the aborted transcript.", "spec 10.7; E7",
+                       "the round succeeds; no mask exponent of the aborted round appears again"),
 }
 
 
