@@ -571,9 +571,10 @@ def test_default_run_checks_the_reference(vectors, capsys):
 # -- live interop ----------------------------------------------------------------------------------
 
 
-def test_interop_reference_rounds_with_dropouts_and_abort():
+@pytest.mark.parametrize("parameter_set", ["v1-test-512", "v2-test-512"])
+def test_interop_reference_rounds_with_dropouts_and_abort(parameter_set):
     report = run_interop(open_session("adapter:mpksa.ops:REFERENCE"), [open_session("adapter:mpksa.ops:REFERENCE")],
-                         "v1-test-512", rounds=3, num_clients=4, dim=20)
+                         parameter_set, rounds=3, num_clients=4, dim=20)
     assert report.problem is None
     assert [(r.kind, r.passed) for r in report.rounds] == [("full", True), ("dropout", True), ("single", True)]
     assert report.rounds[0].online == [0, 1, 2, 3]
