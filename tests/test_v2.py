@@ -347,3 +347,14 @@ def test_cli_round_on_v2(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "parameter set v2-test-512: |S| = 3, 50 values, 2 segments" in out  # k = 511 // 19 = 26 slots, 51 slots
     assert "decrypted sum equals plaintext sum: True" in out
+
+
+def test_check_values_of_the_bases_in_chapter_10() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "spec" / "10-profile-v2.md").read_text(encoding="utf-8")
+    for name in ("v2-rsa2048", "v2-test-512"):
+        params = parameter_set(name)
+        for j in (1, 2):
+            digits = format(spec_base(params.n, j), "x").rjust(2 * ((params.n2.bit_length() + 7) // 8), "0")
+            assert f"| `{name}` | $h_{j}$ | `{digits[:16]}` | `{digits[-16:]}` | {len(digits)} |" in text
