@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Callable
 
 from mpksa import __version__
 from mpksa.conformance import cli as conformance_cli
@@ -20,6 +21,19 @@ from mpksa.params import parameter_set
 from mpksa.round import Client, run_round, setup
 from mpksa.spec import tool as spec_tool
 from mpksa.vectors import cli as vectors_cli
+
+
+def count(low: int, high: int = 2**32 - 1) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high], refused with a message that names the rule."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} must lie in [{low}, {high}]")
+        return value
+    return parse
 
 
 def _round(args: argparse.Namespace) -> int:
@@ -42,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     rnd = commands.add_parser("round", help="run one round (any profile) and compare the decrypted sum with the plaintext sum")
     rnd.add_argument("--params", default="v1-rsa2048-short", help="parameter set (default: %(default)s)")
-    rnd.add_argument("--clients", type=int, default=10, help="number of clients (default: %(default)s)")
-    rnd.add_argument("--dim", type=int, default=1000, help="number of parameters (default: %(default)s)")
+    rnd.add_argument("--clients", type=count(1, 1000), default=10, help="number of clients (default: %(default)s)")
+    rnd.add_argument("--dim", type=count(1, 10**7), default=1000, help="number of parameters (default: %(default)s)")
     rnd.add_argument("--seed", type=int, default=0, help="seed of the plaintext data, not of any key (default: %(default)s)")
     rnd.set_defaults(run=_round)
     for module in (spec_tool, vectors_cli, conformance_cli, demo_cli):

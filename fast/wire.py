@@ -16,7 +16,7 @@ from mpksa.errors import DimensionMismatchError, MalformedInputError, ParameterE
 from mpksa.messages import Aggregate
 from mpksa.params import V1Params
 from mpksa.randomness import ReplayRandom
-from mpksa.wire.codec import Codec, Json, as_int, as_list, bytes_from_hex, float_from_json, minimal_hex_in
+from mpksa.wire.codec import Codec, Json, as_int, as_list, bytes_from_hex, client_id_in, float_from_json, minimal_hex_in, round_in
 from mpksa.wire.contract import Request, dispatch
 
 from . import encoding as fast_encoding
@@ -58,12 +58,7 @@ def _key_gen(ctx: Context, inp: Json) -> Json:
 
 
 def _agg_pk_gen(ctx: Context, inp: Json) -> Json:
-    keys = []
-    for j, entry in enumerate(as_list(inp.get("public_keys"), "public_keys")):
-        if not isinstance(entry, dict):
-            raise MalformedInputError(f"public_keys[{j}] must be an object with id and pk")
-        keys.append((as_int(entry.get("id"), f"public_keys[{j}].id", 0, 2**32 - 1),
-                     ctx.codec.element_in(entry.get("pk"), f"public_keys[{j}].pk")))
+    keys = ctx.codec.public_keys_in(inp.get("public_keys"), "public_keys")
     return {"pk_s": ctx.codec.element(ctx.fast.agg_pk_gen(keys))}
 
 
@@ -80,16 +75,16 @@ def _se(ctx: Context, inp: Json) -> Json:
         raise MalformedInputError(f"nonce has {len(nonce)} bytes, expected {NONCE_BYTES}")
     pk_i, alpha = ctx.codec.element_in(inp.get("pk_i"), "pk_i"), ctx.codec.exponent_in(inp.get("alpha"), "alpha")
     model = bytes_from_hex(inp.get("model"), "model")
-    round_id = as_int(inp.get("round"), "round", 0, 2**64 - 1)
-    client_id = as_int(inp.get("client_id"), "client_id", 0, 2**32 - 1)
+    round_id = round_in(inp.get("round"), "round")
+    client_id = client_id_in(inp.get("client_id"), "client_id")
     return {"sealed": ctx.fast.seal(pk_i, alpha, model, round_id, client_id, ReplayRandom([nonce])).hex()}
 
 
 def _dse(ctx: Context, inp: Json) -> Json:
     beta, sk = ctx.codec.element_in(inp.get("beta"), "beta"), ctx.codec.exponent_in(inp.get("sk"), "sk")
     sealed = bytes_from_hex(inp.get("sealed"), "sealed")
-    round_id = as_int(inp.get("round"), "round", 0, 2**64 - 1)
-    client_id = as_int(inp.get("client_id"), "client_id", 0, 2**32 - 1)
+    round_id = round_in(inp.get("round"), "round")
+    client_id = client_id_in(inp.get("client_id"), "client_id")
     return {"model": ctx.fast.unseal(beta, sk, sealed, round_id, client_id).hex()}
 
 

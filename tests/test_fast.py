@@ -27,10 +27,9 @@ from mpksa.fast import ADAPTER
 from mpksa.fast.encoding import pack, unpack, vectorized
 from mpksa.fast.group import FixedBaseTable, choose_window, run_chunked, powers
 from mpksa.randomness import SYSTEM_RANDOM, exponent
-from mpksa.wire.codec import Codec, nbytes, to_hex
+from mpksa.wire.codec import Codec, Json, nbytes, to_hex
 from mpksa.wire.contract import encoding_to_json, params_to_json
 
-Json = dict[str, Any]
 ALL_OPS = sorted(ops.OPERATIONS)
 
 

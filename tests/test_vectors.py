@@ -13,7 +13,6 @@ import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -27,11 +26,10 @@ from mpksa.vectors.builder import canonical_json
 from mpksa.vectors.flags import FLAGS
 from mpksa.vectors.generate import generate
 from mpksa.vectors.transcripts import replay_values
-from mpksa.wire.codec import Codec
+from mpksa.wire.codec import Codec, Json
 from mpksa.wire.contract import encoding_from_json, params_from_json
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
-Json = dict[str, Any]
 
 
 def _vector_paths(root: Path) -> list[Path]:

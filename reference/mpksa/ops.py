@@ -18,7 +18,7 @@ from .messages import Aggregate, ServerKey
 from .params import Params
 from .profiles import profile_of
 from .randomness import ReplayRandom
-from .wire.codec import Codec, Json, as_int, as_list, bytes_from_hex, float_from_json, minimal_hex_in
+from .wire.codec import Codec, Json, as_int, as_list, bytes_from_hex, client_id_in, float_from_json, minimal_hex_in, round_in
 from .wire.contract import PROFILE_NAMES, Request, dispatch
 
 
@@ -48,12 +48,7 @@ def _key_gen(ctx: Context, inp: Json) -> Json:
 
 
 def _agg_pk_gen(ctx: Context, inp: Json) -> Json:
-    keys = []
-    for j, entry in enumerate(as_list(inp.get("public_keys"), "public_keys")):
-        if not isinstance(entry, dict):
-            raise MalformedInputError(f"public_keys[{j}] must be an object with id and pk")
-        keys.append((as_int(entry.get("id"), f"public_keys[{j}].id", 0, 2**32 - 1),
-                     ctx.codec.element_in(entry.get("pk"), f"public_keys[{j}].pk")))
+    keys = ctx.codec.public_keys_in(inp.get("public_keys"), "public_keys")
     return {"pk_s": ctx.codec.element(aggpkgen.agg_pk_gen(ctx.params, keys))}
 
 
@@ -71,7 +66,7 @@ def _se(ctx: Context, inp: Json) -> Json:
         raise MalformedInputError(f"nonce has {len(nonce)} bytes, expected {se.NONCE_BYTES}")
     sealed = se.se(ctx.params, ctx.codec.element_in(inp.get("pk_i"), "pk_i"),
                    ctx.codec.exponent_in(inp.get("alpha"), "alpha"), bytes_from_hex(inp.get("model"), "model"),
-                   as_int(inp.get("round"), "round", 0, 2**64 - 1), as_int(inp.get("client_id"), "client_id", 0, 2**32 - 1),
+                   round_in(inp.get("round"), "round"), client_id_in(inp.get("client_id"), "client_id"),
                    ReplayRandom([nonce]))
     return {"sealed": sealed.hex()}
 
@@ -79,7 +74,7 @@ def _se(ctx: Context, inp: Json) -> Json:
 def _dse(ctx: Context, inp: Json) -> Json:
     model = se.dse(ctx.params, ctx.codec.element_in(inp.get("beta"), "beta"),
                    ctx.codec.exponent_in(inp.get("sk"), "sk"), bytes_from_hex(inp.get("sealed"), "sealed"),
-                   as_int(inp.get("round"), "round", 0, 2**64 - 1), as_int(inp.get("client_id"), "client_id", 0, 2**32 - 1))
+                   round_in(inp.get("round"), "round"), client_id_in(inp.get("client_id"), "client_id"))
     return {"model": model.hex()}
 
 

@@ -102,6 +102,16 @@ def as_int(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
+def client_id_in(value: object, name: str) -> int:
+    """A client id: an integer in [0, 2^32) (4 bytes in SE's associated data)."""
+    return as_int(value, name, 0, 2**32 - 1)
+
+
+def round_in(value: object, name: str) -> int:
+    """A round number: an integer in [0, 2^64) (8 bytes in SE's associated data)."""
+    return as_int(value, name, 0, 2**64 - 1)
+
+
 @dataclass(frozen=True)
 class Codec:
     """Which modulus fixes the length of each kind of integer of a parameter set."""
@@ -163,6 +173,15 @@ class Codec:
         if any(len(pair) != 2 for pair in e2):
             raise MalformedInputError(f"{name}.e2 must hold pairs")
         return Ciphertext(e1, e2)  # type: ignore[arg-type]
+
+    def public_keys_in(self, data: object, name: str) -> list[tuple[int, int]]:
+        """A list of {"id", "pk"} objects as (client id, pk) pairs."""
+        keys = []
+        for j, entry in enumerate(as_list(data, name)):
+            if not isinstance(entry, dict):
+                raise MalformedInputError(f"{name}[{j}] must be an object with id and pk")
+            keys.append((client_id_in(entry.get("id"), f"{name}[{j}].id"), self.element_in(entry.get("pk"), f"{name}[{j}].pk")))
+        return keys
 
     def ciphertexts_in(self, data: object, name: str) -> list[Ciphertext]:
         return [self.ciphertext_in(c, f"{name}[{i}]") for i, c in enumerate(as_list(data, name))]
