@@ -144,6 +144,18 @@ FLAGS: dict[str, Flag] = {
     "FreshRerun": Flag("v2: a round re-run after an abort, with the aborted round's keys but fresh updates and "
                        "fresh randomness; intermediates.rerun_of names the aborted transcript.", "spec 10.7; E7",
                        "the round succeeds; no mask exponent of the aborted round appears again"),
+    "ReusedMaskExponent": Flag("v2: two uploads of one client under the same mask exponent r_i: anyone reads "
+                               "m_ij - m'_ij, and the client's MaskGuard refuses the second use.", "spec 10.7; E7",
+                               "the Enc operations succeed; the finding holds the differences"),
+    "StructuredBases": Flag("v2: bases derived with a known multiplicative structure (x_j = x * j) instead of "
+                            "hashed: h_1 * h_4 = h_2^2 gives m_1 + m_4 - 2*m_2 to anyone.", "spec 10.3, 10.9; E3",
+                            "the intermediates hold the relation on structured bases and its absence on hashed ones"),
+    "ProjectionFailsV2": Flag("v2: the E2 projection with the public exponents (n-1)/2, n-1 and n, on the carrier and "
+                              "on a masked segment: L refuses (the orders of beta and h_j need the factors of n).",
+                              "E2; spec 10.9", "the Enc succeeds; the finding holds the refused projections"),
+    "NoRelationHashedBases": Flag("v2: two segments of one client under hashed bases: no combination, even with the "
+                                  "true difference guessed, passes L.", "E3; spec 10.9",
+                                  "the Enc succeeds; the finding holds the refused combinations"),
 }
 
 
