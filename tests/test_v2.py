@@ -201,7 +201,7 @@ def test_segment_counts_must_match_the_carrier_structure() -> None:
 
 
 @pytest.mark.parametrize("value", [1 + N, N2 - 1, 1 + 7 * N, N2 - 1 - 3 * N], ids=["1+n", "-1", "1+7n", "-(1+3n)"])
-def test_degenerate_elements_are_refused_where_a_client_raises_them_to_a_secret(value: int) -> None:
+def test_degenerate_elements_are_refused_wherever_they_meet_a_secret_exponent(value: int) -> None:
     key, pairs, pk_s, *_ = _round(V2, 2, 1, b"degenerate")
     sk = pairs[0].sk
     sealed = se(V2, pairs[0].pk, key.alphas[0], b"W", 1, 0, SeededRandom(b"nonce"))
@@ -211,6 +211,8 @@ def test_degenerate_elements_are_refused_where_a_client_raises_them_to_a_secret(
         lambda: check_pk_s(V2, value, pairs[0].pk),
         lambda: res_gen(V2, (value,), sk),
         lambda: dse(V2, value, sk, sealed, 1, 0),
+        lambda: se(V2, value, key.alphas[0], b"W", 1, 0, SeededRandom(b"nonce")),
+        lambda: agg_pk_gen(V2, [(0, pairs[0].pk), (1, value)]),
     ):
         with pytest.raises(DegenerateElementError, match="mod n"):
             action()

@@ -191,6 +191,10 @@ def _agg_pk_gen(g: Group, s: Scope) -> None:
         g.op("AggPKGen", {"public_keys": entries}, f"pk_2 is {name}", {flag}, expect=code)
         if s.lean:
             break
+    for name, value in _degenerate_elements(s).items():
+        entries = _entries(s, [1, 2], keys[:2])
+        entries[1]["pk"] = value
+        g.op("AggPKGen", {"public_keys": entries}, f"pk_2 = {name}", {"DegenerateElement"}, expect=DEGENERATE)
     entries = _entries(s, [1, 2], keys[:2])
     entries[1]["id"] = 2**32
     g.op("AggPKGen", {"public_keys": entries}, "client id 2^32 does not fit 32 bits", {"MalformedType"},
@@ -313,6 +317,9 @@ def se_family(f: VectorFile, s: Scope) -> None:
     g.op("SE", {**base, "nonce": "00" * 12, "alpha": c.exponent(0)}, "alpha = 0", {"ExponentOutOfRange"},
          expect=EXPONENT)
     g.op("SE", {**base, "nonce": "00" * 12, "pk_i": c.element(0)}, "pk_i = 0", {"ZeroElement"}, expect=OUT_OF_RANGE)
+    for name, value in _degenerate_elements(s).items():
+        g.op("SE", {**base, "nonce": "00" * 12, "pk_i": value}, f"pk_i = {name}: the server would raise it to alpha",
+             {"DegenerateElement"}, expect=DEGENERATE)
     g.op("DSE", {"beta": c.element(0), "sk": c.exponent(client.sk), "sealed": sealed, "round": 1, "client_id": 3},
          "beta = 0", {"ZeroElement"}, expect=OUT_OF_RANGE)
     dse(sealed, "sk_i = 0", {"ExponentOutOfRange"}, sk=0, expect=EXPONENT)

@@ -134,9 +134,9 @@ FLAGS: dict[str, Flag] = {
                          "0, missing or of the wrong length; otherwise it succeeds with the recorded outputs"),
     "CarrierOnly": Flag("v2: second components, challenges and responses exist for the carrier only; a list "
                         "with another count is refused.", "spec 10.5", "the operation fails with dimension-mismatch"),
-    "DegenerateElement": Flag("v2: beta, pk_S or a challenge R that is 1 or n - 1 mod n: a secret power of it "
-                              "would reveal the exponent.", "spec 10.5; compact-profile note B",
-                              "the client's operation fails with degenerate-element"),
+    "DegenerateElement": Flag("v2: beta, pk_S, a challenge R or a client's pk_i that is 1 or n - 1 mod n: a secret "
+                              "power of it would reveal the exponent.", "spec 10.5; compact-profile note B",
+                              "the operation fails with degenerate-element"),
     "CarrierNotDecrypted": Flag("v2: the carrier's L input is not 1 mod n (wrong alpha, or carriers, d and T that "
                                 "do not belong together).", "spec 10.6", "Dec fails with carrier-decryption-failed"),
     "MaskSumOutOfRange": Flag("v2: the carrier decrypts to a mask sum R that |S| exponents in [1, 2^L) cannot "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .errors import AggregateKeyMismatchError, DuplicateClientError, SingleClientAbort, TooFewClientsError, show
 from .params import Params
-from .validate import check_group_element, check_power_base
+from .validate import check_power_base
 
 
 def agg_pk_gen(params: Params, public_keys: Sequence[tuple[int, int]]) -> int:
@@ -23,7 +23,7 @@ def agg_pk_gen(params: Params, public_keys: Sequence[tuple[int, int]]) -> int:
         raise TooFewClientsError(f"|S| = {len(ids)}; the {params.profile} profile needs |S| >= {minimum}")
     pk_s = 1
     for client_id, pk in public_keys:
-        pk_s = pk_s * check_group_element(params, pk, f"pk_{client_id}") % params.group_modulus
+        pk_s = pk_s * check_power_base(params, pk, f"pk_{client_id}") % params.group_modulus
     return pk_s
 
 

@@ -15,7 +15,7 @@ from Crypto.Cipher import AES
 from .errors import AeadError, MalformedInputError
 from .params import Params, i2osp
 from .randomness import SYSTEM_RANDOM, RandomSource
-from .validate import check_exponent, check_group_element, check_power_base
+from .validate import check_exponent, check_power_base
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -34,7 +34,7 @@ def associated_data(params: Params, round_id: int, client_id: int) -> bytes:
 def se(params: Params, pk_i: int, alpha: int, model: bytes, round_id: int, client_id: int,
        rng: RandomSource = SYSTEM_RANDOM) -> bytes:
     """W_i* = nonce || AES-256-GCM_{key_i}(W) || tag, key_i = H(pk_i^alpha)."""
-    check_group_element(params, pk_i, f"pk_{client_id}")
+    check_power_base(params, pk_i, f"pk_{client_id}")
     check_exponent(params, alpha, "alpha")
     key = symmetric_key(params, int(gmpy2.powmod_sec(pk_i, alpha, params.group_modulus)))
     nonce = rng.token_bytes(NONCE_BYTES)

@@ -40,8 +40,8 @@ def check_group_element(params: Params, x: object, name: str) -> int:
 
 
 def check_power_base(params: Params, x: object, name: str) -> int:
-    """An element a client raises to a secret power (beta, pk_S, a challenge R): a group element,
-    and in `v2` also not 1 or n - 1 mod n, whose powers would reveal the exponent (spec 10.5)."""
+    """An element raised to a secret power (beta, pk_S, a challenge R by a client; pk_i by the server):
+    a group element, and in `v2` also not 1 or n - 1 mod n, whose powers would reveal the exponent (spec 10.5)."""
     x = check_group_element(params, x, name)
     n = params.message_modulus
     if params.profile == "v2" and x % n in (1, n - 1):
