@@ -164,7 +164,7 @@ def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients
 
     # Line 17, server: Agg, Dec, Algorithm 2.
     aggregate = agg(params, [uploads[i] for i in s], [responses[i] for i in s])
-    sums = profile.dec(params, server_key, aggregate)
+    sums = profile.dec(params, server_key, aggregate, len(s))
     weighted_sums, weight_sum = profile.decode(sums, encoding, len(s), dim, params)
     return RoundResult(
         online=s, pk_s=pk_s, sealed_models=sealed, quantized=quantized, ciphertexts=uploads,
