@@ -124,6 +124,18 @@ class ChallengeMismatchError(MpksaError):
     code = "challenge-mismatch"
 
 
+class DegenerateElementError(MpksaError):
+    """A received beta, pk_S or R_j is 0, 1 or -1 mod n: a component in <1 + n> would leak (E8)."""
+
+    code = "degenerate-element"
+
+
+class ProofError(MpksaError):
+    """A proof of knowledge is missing or does not verify (E8, E9, E10 hardening)."""
+
+    code = "proof-invalid"
+
+
 class AeadError(MpksaError):
     """AES-256-GCM authentication failed: tampered ciphertext, tag, nonce or data."""
 
@@ -162,6 +174,8 @@ ERROR_CLASSES: dict[str, type[MpksaError]] = {
         SingleClientAbort,
         AggregateKeyMismatchError,
         ChallengeMismatchError,
+        DegenerateElementError,
+        ProofError,
         AeadError,
         RoundAbortedError,
         RerunRefusedError,

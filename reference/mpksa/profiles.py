@@ -41,6 +41,10 @@ class Profile(Protocol):
         """The segment sums from the aggregate."""
         ...
 
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        """The exponents r_kj2 of a client's announced g^{r_kj2}, among the values its Enc drew (in order)."""
+        ...
+
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: Params) -> tuple[list[int], int]:
         """(sum_i w_i*q_i per coordinate, sum_i w_i) from the segment sums."""
@@ -66,6 +70,9 @@ class PaperProfile:
     def dec(self, params: PaperParams, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
         return dec_paper(params, key, aggregate)
 
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        return [drawn[1]]  # enc_paper draws r_i1, then r_i2
+
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: PaperParams) -> tuple[list[int], int]:
         values = unpack_segments(sums, encoding, dim + 1, encoding.slots_per_segment(params.modulus_bits))
@@ -90,6 +97,9 @@ class V1Profile:
 
     def dec(self, params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
         return dec_v1(params, key, aggregate)
+
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        return list(drawn[1::2])  # enc_v1 draws r_ij1, then r_ij2, for each segment j
 
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: V1Params) -> tuple[list[int], int]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import gmpy2
 
 from .errors import (
+    DegenerateElementError,
     DimensionMismatchError,
     ElementOutOfRangeError,
     ExponentRangeError,
@@ -36,6 +37,19 @@ def check_unit(x: object, n: int, modulus: int, name: str) -> int:
 def check_group_element(params: Params, x: object, name: str) -> int:
     """An element of the group of g: mod p in `paper`, mod n^2 in `v1`."""
     return check_unit(x, params.message_modulus, params.group_modulus, name)
+
+
+def check_nondegenerate(params: Params, x: object, name: str) -> int:
+    """Hardening (E8): a group element whose value mod n is 0, 1 or n - 1 is refused.
+
+    Such an element is +-1 times an element of <1 + n> (the kernel of reduction mod n): a beta or
+    pk_S there leaks the plaintext, a challenge there leaks sk_i. `paper`: mod p.
+    """
+    x = check_group_element(params, x, name)
+    n = params.message_modulus
+    if x % n in (0, 1, n - 1):
+        raise DegenerateElementError(f"{name} = {show(x)} is {show(x % n)} mod n: an element of +-<1 + n> is refused")
+    return x
 
 
 def check_e1_element(params: Params, x: object, name: str) -> int:
