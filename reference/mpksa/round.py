@@ -61,8 +61,9 @@ class Network(Protocol):
 
     `name` says which message it is. To a client: "pk_S", "announced pk" (the keys of S, with
     `announce_keys`), "W*" (the sealed model), "R" (the challenge), "announced g^r2" (every
-    g^{r_kj2}, with `announce_challenge`). To the server: "E" (the upload, a `Ciphertext`) and
-    "T" (the response). Each call returns what arrives.
+    g^{r_kj2}, with `announce_challenge`); the announced ones are lists of `Announced`. To the
+    server: "E" (the upload, a `Ciphertext`), "proof g^r2" (its proofs, with `prove_knowledge`)
+    and "T" (the response). Each call returns what arrives.
     """
 
     def to_client(self, client_id: int, name: str, value: T) -> T:
