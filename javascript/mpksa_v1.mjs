@@ -26,6 +26,8 @@ export const CODES = Object.freeze({
   singleClientAbort: "single-client-abort",
   aggregateKeyMismatch: "aggregate-key-mismatch",
   challengeMismatch: "challenge-mismatch",
+  degenerateElement: "degenerate-element",
+  proofInvalid: "proof-invalid",
   aeadFailure: "aead-failure",
 });
 
@@ -705,4 +707,65 @@ export function decV1(params, alphas, aggregate) {
     const unmask = modPow((aggregate.t[j] * modInverse(aggregate.d[j], n2)) % n2, alpha, n2);
     return lFunction((e * unmask) % n2, n);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hardening (spec 5.4 and 5.14)
+
+/** Spec 5.4, hardening against E8: a beta, pk_S or R_j whose residue mod n is 0, 1 or n - 1 is refused. */
+export function checkNondegenerate(params, x, name) {
+  checkElement(params, x, name);
+  const residue = x % params.n;
+  if (residue === 0n || residue === 1n || residue === params.n - 1n) {
+    fail(CODES.degenerateElement, `${name} = ${show(x)} is ${show(residue)} mod n: an element of +-<1 + n> is refused`);
+  }
+  return x;
+}
+
+export const PROOF_CHALLENGE_BITS = 128n;
+export const STATEMENT_KINDS = Object.freeze(["key", "server key", "g^r2"]);
+
+/** Spec 5.14: the nonce k lies in [1, 2^(l + 256)); the response z in [0, 2^(l + 257)). */
+export const proofNonceBits = (params) => BigInt(params.exponentBits) + 256n;
+export const proofResponseBound = (params) => 1n << (proofNonceBits(params) + 1n);
+
+const lengthPrefixed = (bytes) => Buffer.concat([i2osp(BigInt(bytes.length), 2), bytes]);
+
+/** Spec 5.14, the statement's context: kind, name, round (8 bytes), client id, index, |S|, sorted S. */
+export function statementContext(params, statement) {
+  if (!STATEMENT_KINDS.includes(statement.kind)) {
+    fail(CODES.malformedInput, `statement kind ${JSON.stringify(statement.kind)} must be one of ${STATEMENT_KINDS.join(", ")}`);
+  }
+  const online = [...statement.online].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (online.some((id, j) => j > 0 && id === online[j - 1])) fail(CODES.malformedInput, "the set S of a statement repeats an id");
+  return Buffer.concat([
+    lengthPrefixed(Buffer.from(statement.kind, "ascii")), lengthPrefixed(Buffer.from(params.name, "ascii")),
+    i2osp(statement.round, 8), i2osp(statement.clientId, 4), i2osp(statement.index, 4),
+    i2osp(BigInt(online.length), 4), ...online.map((id) => i2osp(id, 4)),
+  ]);
+}
+
+/** Spec 5.14: c = SHAKE-256("MPKSA proof of knowledge", |context| || context || g || y || t), 16 bytes. */
+function proofChallenge(params, context, y, t) {
+  const size = Math.ceil(bitLength(params.n2) / 8);
+  const data = Buffer.concat([lengthPrefixed(context), ...[params.g, y, t].map((v) => i2osp(v, size))]);
+  return os2ip(shake(Buffer.from("MPKSA proof of knowledge"), data, Number(PROOF_CHALLENGE_BITS) / 8));
+}
+
+/** Spec 5.14, Prove: y = g^x and (c, z = k + c*x) for the nonce k. */
+export function prove(params, statement, x, k) {
+  checkExponent(params, x, "x");
+  const context = statementContext(params, statement);
+  const y = modPow(params.g, x, params.n2);
+  const c = proofChallenge(params, context, y, modPow(params.g, k, params.n2));
+  return { y, c, z: k + c * x };
+}
+
+/** Spec 5.14, CheckProof: z in range, and hashing t = g^z * y^(-c) gives c back. */
+export function checkProof(params, statement, y, { c, z }) {
+  checkElement(params, y, "element");
+  const context = statementContext(params, statement);
+  if (c >= 1n << PROOF_CHALLENGE_BITS || z >= proofResponseBound(params)) fail(CODES.proofInvalid, "the proof's c or z is out of range");
+  const t = (modPow(params.g, z, params.n2) * modPow(modInverse(y, params.n2), c, params.n2)) % params.n2;
+  if (proofChallenge(params, context, y, t) !== c) fail(CODES.proofInvalid, `the proof of knowledge for ${show(y)} does not verify`);
 }

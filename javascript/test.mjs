@@ -150,7 +150,7 @@ function checkVectorFile(family) {
   assert.equal(count, Number(file.numberOfTests));
 }
 
-for (const family of ["keys", "se", "encoding", "enc", "challenge", "agg", "dec", "errata", "transcripts"]) {
+for (const family of ["keys", "se", "encoding", "enc", "challenge", "agg", "dec", "proofs", "errata", "transcripts"]) {
   test(`vectors v1/v1-test-512/${family}.json`, () => checkVectorFile(family));
 }
 
@@ -221,7 +221,7 @@ test("server.mjs speaks mpksa-conformance/1: handshake, answers in order, faults
   const caps = await next();
   assert.equal(caps.protocol, "mpksa-conformance/1");
   assert.deepEqual(caps.profiles, ["v1"]);
-  assert.equal(caps.operations.length, 16);
+  assert.equal(caps.operations.length, 19); // Algorithm 1 and Recover (16), and the hardening's 3
   const request = (id, inputs) => JSON.stringify({ type: "request", id, op: "KeyGen", profile: "v1", params: group.params,
                                                    encoding: group.encoding, inputs }) + "\n";
   child.stdin.write(request(1, { sk: "00".repeat(15) + "01" }) + "\n" + request(2, { sk: "00".repeat(16) }) + "not json\n");

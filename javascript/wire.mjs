@@ -218,6 +218,39 @@ class Codec {
     return { e1: c.e1.map((x) => this.e1(x)), e2: c.e2.map(([a, b]) => [this.element(a), this.element(b)]) };
   }
 
+  /** Spec 6.6: a statement object, every field present. */
+  statementIn(data, name) {
+    const fields = ["kind", "client_id", "index", "round", "online"];
+    if (!isObject(data) || Object.keys(data).length !== fields.length || !fields.every((f) => Object.hasOwn(data, f))) {
+      fail(CODES.malformedInput, `${name} must be an object with exactly the fields ${fields.join(", ")}`);
+    }
+    if (typeof data.kind !== "string") fail(CODES.malformedInput, `${name}.kind = ${shown(data.kind)} must be a string`);
+    const online = list(data.online, `${name}.online`).map((id, j) => integer(id, `${name}.online[${j}]`, 0n, U32));
+    const clientId = integer(data.client_id, `${name}.client_id`, 0n, U32);
+    const index = integer(data.index, `${name}.index`, 0n, U32);
+    return { kind: data.kind, clientId, index, round: integer(data.round, `${name}.round`, 0n, U64), online };
+  }
+
+  proof({ c, z }) {
+    return { c: toHex(c, 1n << v1.PROOF_CHALLENGE_BITS), z: toHex(z, v1.proofResponseBound(this.params)) };
+  }
+
+  proofIn(data, name) {
+    if (!isObject(data) || Object.keys(data).length !== 2 || !Object.hasOwn(data, "c") || !Object.hasOwn(data, "z")) {
+      fail(CODES.malformedInput, `${name} must be an object with exactly the fields c and z`);
+    }
+    return { c: fromHex(data.c, 1n << v1.PROOF_CHALLENGE_BITS, `${name}.c`),
+             z: fromHex(data.z, v1.proofResponseBound(this.params), `${name}.z`) };
+  }
+
+  /** The nonce k of a proof: fixed-length hex in [1, 2^(l + 256)) (spec 5.14). */
+  nonceIn(text, name) {
+    const bound = 1n << v1.proofNonceBits(this.params);
+    const k = fromHex(text, bound, name);
+    if (!(k > 0n && k < bound)) fail(CODES.exponentOutOfRange, `${name} must lie in [1, 2^${v1.proofNonceBits(this.params)})`);
+    return k;
+  }
+
   ciphertextIn(data, name) {
     if (!isObject(data)) fail(CODES.malformedInput, `${name} must be an object with e1 and e2`);
     const e1 = list(data.e1, `${name}.e1`).map((x, j) => this.e1In(x, `${name}.e1[${j}]`));
@@ -435,6 +468,25 @@ const OPERATIONS = new Map(Object.entries({
     });
     v1.checkSuperIncreasing(a, integer(inp.bound, "bound", 1n, 1n << 64n), params.n);
     return { values: v1.recover(codec.messageIn(inp.total, "total"), a) };
+  },
+
+  Prove({ params, codec }, inp) {
+    const statement = codec.statementIn(inp.statement, "statement");
+    const x = codec.exponentIn(inp.x, "x");
+    const { y, c, z } = v1.prove(params, statement, x, codec.nonceIn(inp.k, "k"));
+    return { element: codec.element(y), proof: codec.proof({ c, z }) };
+  },
+
+  CheckProof({ params, codec }, inp) {
+    const statement = codec.statementIn(inp.statement, "statement");
+    const y = codec.elementIn(inp.element, "element");
+    v1.checkProof(params, statement, y, codec.proofIn(inp.proof, "proof"));
+    return {};
+  },
+
+  CheckElement({ params, codec }, inp) {
+    v1.checkNondegenerate(params, codec.elementIn(inp.element, "element"), "element");
+    return {};
   },
 }));
 

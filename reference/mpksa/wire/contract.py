@@ -33,7 +33,10 @@ PROFILE_NAMES = ("paper", "v1", "v2")
 # Who runs each operation in a round (Algorithm 1); Recover is Algorithm 2 on its own.
 SERVER_OPERATIONS = ("SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode")
 CLIENT_OPERATIONS = ("KeyGen", "CheckPkS", "DSE", "Quantize", "Encode", "Enc", "CheckChallenge", "ResGen")
-OPERATIONS = SERVER_OPERATIONS + CLIENT_OPERATIONS + ("Recover",)
+# The hardening's operations (spec 5.13, 5.14): proofs of knowledge (made by the server for alpha and by
+# clients for sk_i and r_ij2, checked by clients) and the element check. Optional for an implementation.
+HARDENING_OPERATIONS = ("Prove", "CheckProof", "CheckElement")
+OPERATIONS = SERVER_OPERATIONS + CLIENT_OPERATIONS + ("Recover",) + HARDENING_OPERATIONS
 
 ENCODING_FIELDS = tuple(f.name for f in dataclasses.fields(Encoding))
 """The fields of an encoding object, in order: frac_bits, clip, weight_max, max_clients."""
