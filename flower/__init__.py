@@ -1,0 +1,17 @@
+"""MPKSA on Flower: a client mod and a server fit workflow (spec chapter 10).
+
+Server, inside a `ServerApp` main function (the one line that turns MPKSA on):
+
+    DefaultWorkflow(fit_workflow=MpksaWorkflow())(grid, LegacyContext(context, config, strategy))
+
+Client: `ClientApp(client_fn=client_fn, mods=[mpksa_mod])`.
+"""
+
+from .mod import ClientState, MpksaMod, mpksa_mod
+from .records import ProtocolStageError
+from .workflow import Attempt, EncodingSettings, Failure, MpksaWorkflow, RoundRecord
+
+__all__ = [
+    "Attempt", "ClientState", "EncodingSettings", "Failure", "MpksaMod", "MpksaWorkflow",
+    "ProtocolStageError", "RoundRecord", "mpksa_mod",
+]
