@@ -9,9 +9,9 @@ Client: `ClientApp(client_fn=client_fn, mods=[mpksa_mod])`.
 
 from .mod import ClientState, MpksaMod, mpksa_mod
 from .records import ProtocolStageError
-from .workflow import Attempt, EncodingSettings, Failure, MpksaWorkflow, RoundRecord
+from .workflow import DEFAULT_ENCODING, Attempt, Failure, MpksaWorkflow, RoundRecord
 
 __all__ = [
-    "Attempt", "ClientState", "EncodingSettings", "Failure", "MpksaMod", "MpksaWorkflow",
+    "DEFAULT_ENCODING", "Attempt", "ClientState", "Failure", "MpksaMod", "MpksaWorkflow",
     "ProtocolStageError", "RoundRecord", "mpksa_mod",
 ]

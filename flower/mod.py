@@ -28,6 +28,7 @@ from flwr.compat.common import recorddict_compat as compat
 
 from logging import INFO, WARNING
 
+from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
 from mpksa.guard import RerunGuard, update_digest
 
@@ -171,14 +172,17 @@ class MpksaMod:
         pk_i, sk, beta = int.from_bytes(state.pk, "big"), int.from_bytes(state.sk, "big"), int.from_bytes(state.beta, "big")
         pk_s = r.element_of(r.read_bytes(config, "pk-s"), width, "pk_S")
         profile.check_aggregate_key(pk_s, pk_i, None)
-        enc = profile.encoding(r.read_int(config, "frac-bits"), r.read_float(config, "clip"),
-                               r.read_int(config, "weight-max", 1), r.read_int(config, "max-clients", 2))
+        enc = profile.encoding(Encoding(r.read_int(config, "frac-bits"), r.read_float(config, "clip"),
+                                        r.read_int(config, "weight-max"), r.read_int(config, "max-clients")))
         arrays = r.arrays_of(msg.content, r.UPLOAD)
         sealed = r.bytes_of(arrays, "sealed-model")
         model = r.model_of(profile.unseal(beta, sk, sealed, r.aead_round(state.server_round, state.attempt), client))
 
         inner = RecordDict({key: rec for key, rec in msg.content.items() if key not in (r.CONFIG, r.ARRAYS)})
-        inner[r.read_str(config, "model-record")] = model
+        model_record = r.read_str(config, "model-record")
+        if model_record in inner or model_record in (r.CONFIG, r.ARRAYS):
+            raise MalformedInputError(f"model-record '{model_record}' names a record the message already has")
+        inner[model_record] = model
         msg.content = inner
         out = call_next(msg, ctxt)
         if out.has_error():

@@ -33,6 +33,7 @@ from mpksa.demo.fast import (
     encode,
     quantize,
 )
+from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, ParameterError
 from mpksa.params import V1Params, parameter_set
 
@@ -76,8 +77,8 @@ class StageProfile(Protocol):
     def unseal(self, beta: int, sk: int, sealed: bytes, round_id: int, client: int) -> bytes:
         """DSE."""
 
-    def encoding(self, frac_bits: int, clip: float, weight_max: int, max_clients: int) -> FastEncoding:
-        """The encoding settings (spec 4.1)."""
+    def encoding(self, settings: Encoding) -> FastEncoding:
+        """The encoding settings (spec 4.1), checked against the modulus."""
 
     def segment_count(self, enc: FastEncoding, dim: int) -> int:
         """u: data segments for dim values and the weight."""
@@ -153,8 +154,8 @@ class V1StageProfile:
     def unseal(self, beta: int, sk: int, sealed: bytes, round_id: int, client: int) -> bytes:
         return self.engine.unseal(beta, sk, sealed, round_id, client)
 
-    def encoding(self, frac_bits: int, clip: float, weight_max: int, max_clients: int) -> FastEncoding:
-        enc = FastEncoding(frac_bits, clip, weight_max, max_clients)
+    def encoding(self, settings: Encoding) -> FastEncoding:
+        enc = FastEncoding(settings.frac_bits, settings.clip, settings.weight_max, settings.max_clients)
         enc.slots_per_segment(self.modulus_bits)  # refuses a slot wider than the modulus
         return enc
 

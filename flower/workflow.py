@@ -38,7 +38,8 @@ from flwr.server.compat.legacy_context import LegacyContext
 from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD, Key
 from flwr.serverapp import Grid
 
-from mpksa.errors import MalformedInputError, MpksaError, ParameterError, RoundAbortedError
+from mpksa.encoding import Encoding
+from mpksa.errors import MalformedInputError, MpksaError, ParameterError
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -91,14 +92,9 @@ class RoundRecord:
         return self.attempts[-1]
 
 
-@dataclass(frozen=True)
-class EncodingSettings:
-    """Spec 4.1: fixed-point scale 2^frac_bits, clipping bound (on updates), largest |D_i|, largest |S|."""
-
-    frac_bits: int = 16
-    clip: float = 2.0
-    weight_max: int = 10_000
-    max_clients: int = 100
+# Spec 4.1 on updates (trained minus received model): scale 2^16, clipped to [-2, 2],
+# |D_i| <= 10000, |S| <= 100.
+DEFAULT_ENCODING = Encoding(frac_bits=16, clip=2.0, weight_max=10_000, max_clients=100)
 
 
 @dataclass
@@ -112,7 +108,7 @@ class MpksaWorkflow:
     upload stage (training included); None waits for every reply, like SecAgg+."""
 
     def __init__(self, params: str = "v1-rsa2048-short", profile: str = "v1", *,
-                 encoding: EncodingSettings = EncodingSettings(), timeout: float | None = None,
+                 encoding: Encoding = DEFAULT_ENCODING, timeout: float | None = None,
                  train_timeout: float | None = None, max_attempts: int = 3, min_clients: int = 2,
                  workers: int | None = None) -> None:
         if not 1 <= max_attempts < r.MAX_ATTEMPTS:
@@ -121,8 +117,7 @@ class MpksaWorkflow:
             raise ParameterError(f"min_clients = {min_clients}: v1 needs |S| >= 2")
         self.profile: StageProfile = stage_profile(profile, params, workers)
         self.encoding = encoding
-        self.enc = self.profile.encoding(encoding.frac_bits, float(encoding.clip), encoding.weight_max,
-                                         encoding.max_clients)
+        self.enc = self.profile.encoding(encoding)
         self.timeout = timeout
         self.train_timeout = timeout if train_timeout is None else train_timeout
         self.max_attempts, self.min_clients = max_attempts, min_clients
@@ -153,7 +148,7 @@ class MpksaWorkflow:
         # results (FedAvg and its subclasses) returns it unchanged; |D_i| never left the client.
         results = [(proxies[node], FitRes(Status(Code.OK, ""), average, 1, metrics.get(node, {})))
                    for node in record.final.online]
-        failures: list[BaseException] = [RoundAbortedError(f"node {f.node_id} at {f.stage}: {f.code}")
+        failures: list[BaseException] = [Exception(f"MPKSA: node {f.node_id} left at {f.stage}: {f.code}")
                                          for a in record.attempts for f in a.failures]
         aggregated, fit_metrics = context.strategy.aggregate_fit(server_round, results, failures)  # type: ignore[arg-type]
         if aggregated is not None:
