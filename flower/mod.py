@@ -31,6 +31,7 @@ from logging import INFO, WARNING
 from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
 from mpksa.guard import RerunGuard, update_digest
+from mpksa.round import Hardening
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -100,11 +101,16 @@ def ids_of(data: bytes) -> list[int]:
 class MpksaMod:
     """The mod. `allow_insecure` admits parameter sets marked insecure (tests only).
 
+    `hardening` names the announcements (review C.9) this client demands: with `announce_keys` it
+    refuses an upload stage without the keys of S (E5), with `announce_challenge` a respond stage
+    without every client's challenge bases (E4). Announcements a server sends are always checked.
     `guard_size` bounds the re-run guard's memory (answered updates remembered, newest kept).
     """
 
-    def __init__(self, *, allow_insecure: bool = False, guard_size: int = 1024) -> None:
+    def __init__(self, *, allow_insecure: bool = False, hardening: Hardening = Hardening(),
+                 guard_size: int = 1024) -> None:
         self.allow_insecure = allow_insecure
+        self.hardening = hardening
         self.guard_size = guard_size
 
     def __call__(self, msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
@@ -171,10 +177,11 @@ class MpksaMod:
         width = profile.element_bytes
         pk_i, sk, beta = int.from_bytes(state.pk, "big"), int.from_bytes(state.sk, "big"), int.from_bytes(state.beta, "big")
         pk_s = r.element_of(r.read_bytes(config, "pk-s"), width, "pk_S")
-        profile.check_aggregate_key(pk_s, pk_i, None)
+        arrays = r.arrays_of(msg.content, r.UPLOAD)
+        keys = self._announced(arrays, "announced-keys", width, len(online), self.hardening.announce_keys)
+        profile.check_aggregate_key(pk_s, pk_i, keys)
         enc = profile.encoding(Encoding(r.read_int(config, "frac-bits"), r.read_float(config, "clip"),
                                         r.read_int(config, "weight-max"), r.read_int(config, "max-clients")))
-        arrays = r.arrays_of(msg.content, r.UPLOAD)
         sealed = r.bytes_of(arrays, "sealed-model")
         model = r.model_of(profile.unseal(beta, sk, sealed, r.aead_round(state.server_round, state.attempt), client))
 
@@ -194,6 +201,7 @@ class MpksaMod:
         state.stage, state.client, state.online = r.UPLOAD, client, online
         state.segments = len(packed.segments)
         state.digest = update_digest([int(q) for q in packed.quantized.tolist()], packed.weight)
+        state.basis = b"".join(r.element_bytes(x, width) for x in profile.challenge_basis(upload))
         reply = r.header(r.UPLOAD, profile.name, profile.params_name, state.server_round, state.attempt)
         reply["segments"] = state.segments
         return RecordDict({r.CONFIG: ConfigRecord(reply),
@@ -210,6 +218,15 @@ class MpksaMod:
                 f"{state.stage} of {(state.profile, state.params, state.server_round, state.attempt)}")
         return profile
 
+    @staticmethod
+    def _announced(arrays: ArrayRecord, key: str, width: int, count: int, required: bool) -> list[int] | None:
+        """An announced list (review C.9), None when the server sent none and this client allows that."""
+        if key not in arrays:
+            if required:
+                raise MalformedInputError(f"the server sent no '{key}', which this client's hardening requires")
+            return None
+        return r.elements_of(arrays, key, width, count, key)
+
     # --- respond: the re-run guard, then ResGen (Alg. 1, lines 15 and 16) ------------------------
 
     def respond(self, state: ClientState, config: ConfigRecord, content: RecordDict) -> RecordDict:
@@ -219,9 +236,13 @@ class MpksaMod:
             raise MalformedInputError(f"S = {sorted(online)} differs from the S = {sorted(state.online)} of the upload")
         guard = state.guard()
         guard.admit(state.digest, online)  # E7: one S per update
-        width = profile.element_bytes
-        challenge = r.elements_of(r.arrays_of(content, r.RESPOND), "challenge", width,
-                                  profile.challenge_size(state.segments), "the challenge")
+        width, size = profile.element_bytes, profile.challenge_size(state.segments)
+        arrays = r.arrays_of(content, r.RESPOND)
+        challenge = r.elements_of(arrays, "challenge", width, size, "the challenge")
+        bases = self._announced(arrays, "announced-bases", width, size * len(online), self.hardening.announce_challenge)
+        if bases is not None:
+            own = [int.from_bytes(state.basis[k:k + width], "big") for k in range(0, len(state.basis), width)]
+            profile.check_challenge(challenge, [bases[k:k + size] for k in range(0, len(bases), size)], own)
         response = profile.respond(challenge, int.from_bytes(state.sk, "big"))
         state.remember(state.digest, online, self.guard_size)
         state.stage = IDLE

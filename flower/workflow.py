@@ -40,6 +40,7 @@ from flwr.serverapp import Grid
 
 from mpksa.encoding import Encoding
 from mpksa.errors import MalformedInputError, MpksaError, ParameterError
+from mpksa.round import Hardening
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -110,7 +111,7 @@ class MpksaWorkflow:
     def __init__(self, params: str = "v1-rsa2048-short", profile: str = "v1", *,
                  encoding: Encoding = DEFAULT_ENCODING, timeout: float | None = None,
                  train_timeout: float | None = None, max_attempts: int = 3, min_clients: int = 2,
-                 workers: int | None = None) -> None:
+                 hardening: Hardening = Hardening(), workers: int | None = None) -> None:
         if not 1 <= max_attempts < r.MAX_ATTEMPTS:
             raise ParameterError(f"max_attempts = {max_attempts} must lie in [1, {r.MAX_ATTEMPTS - 1}]")
         if min_clients < 2:
@@ -121,6 +122,7 @@ class MpksaWorkflow:
         self.timeout = timeout
         self.train_timeout = timeout if train_timeout is None else train_timeout
         self.max_attempts, self.min_clients = max_attempts, min_clients
+        self.hardening = hardening
         self.rounds: list[RoundRecord] = []
         self._alpha = 0
         self._beta = 0
@@ -289,13 +291,17 @@ class MpksaWorkflow:
             "online": ids, "pk-s": r.element_bytes(pk_s, p.element_bytes), "model-record": "fitins.parameters",
             "frac-bits": self.enc.frac_bits, "clip": float(self.enc.clip), "weight-max": self.enc.weight_max,
             "max-clients": self.enc.max_clients}
+        announced = {}
+        if self.hardening.announce_keys:  # E5: every pk_k of S, in the order of S
+            announced["announced-keys"] = r.elements_array([self._clients[n].pk for n in online], p.element_bytes)
         contents = {}
         for node in online:
             client = self._clients[node]
             sealed = p.seal(client.pk, self._alpha, plain, r.aead_round(*tag), client.index)
+            arrays = {"sealed-model": r.bytes_array(sealed)} | announced
             contents[node] = RecordDict({
                 r.CONFIG: ConfigRecord(shared | {"client": client.index}),
-                r.ARRAYS: ArrayRecord({"sealed-model": r.bytes_array(sealed)}),
+                r.ARRAYS: ArrayRecord(arrays),
                 # The attempt lets a ClientApp draw fresh randomness for a re-run (the E7 guard
                 # refuses the same update for another S).
                 "fitins.config": ConfigRecord(dict(fit_configs[node]) | {ATTEMPT_KEY: tag[1]}),
@@ -324,8 +330,11 @@ class MpksaWorkflow:
         p, online = self.profile, attempt.online
         challenge = p.challenge([uploads[n] for n in online])
         config = r.header(r.RESPOND, p.name, p.params_name, *tag) | {"online": [self._clients[n].index for n in online]}
-        content = RecordDict({r.CONFIG: ConfigRecord(config),
-                              r.ARRAYS: ArrayRecord({"challenge": r.elements_array(challenge, p.element_bytes)})})
+        arrays = {"challenge": r.elements_array(challenge, p.element_bytes)}
+        if self.hardening.announce_challenge:  # E4: every client's bases, in the order of S
+            bases = [x for n in online for x in p.challenge_basis(uploads[n])]
+            arrays["announced-bases"] = r.elements_array(bases, p.element_bytes)
+        content = RecordDict({r.CONFIG: ConfigRecord(config), r.ARRAYS: ArrayRecord(arrays)})
         replies = self._exchange(grid, tag, {n: content for n in online}, self.timeout, attempt, r.RESPOND)
         responses = {}
         for node, reply in replies.items():

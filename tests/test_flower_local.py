@@ -15,6 +15,7 @@ from fixtures.flower_faults import Fault
 from fixtures.flower_harness import SETTINGS, check_exact, final_model, initial_model, run_local
 
 from mpksa.flower import records as r
+from mpksa.round import Hardening
 from mpksa.flower.workflow import CLIENT_ERROR, TIMEOUT
 
 
@@ -33,6 +34,21 @@ def test_rounds_decrypt_to_the_plaintext_sums():
     # (equal to it up to rounding), and the run ends on round 2's.
     for produced, result in ((wf.rounds[0].average, wf.rounds[1].start), (wf.rounds[1].average, final_model(context))):
         assert all(np.allclose(a, b, rtol=0, atol=1e-15) for a, b in zip(produced, result))
+
+
+def test_hardened_rounds_announce_keys_and_bases_and_decrypt_exactly():
+    hardening = Hardening(announce_keys=True, announce_challenge=True)
+    wf, _, grid = run_local(4, rounds=2, hardening=hardening, client_hardening=hardening)
+    for rec in wf.rounds:
+        assert rec.final.failures == [] and len(rec.final.online) == 4
+        check_exact(rec)
+
+
+def test_a_client_that_demands_the_hardening_refuses_a_server_without_it():
+    wf, _, grid = run_local(3, client_hardening=Hardening(announce_keys=True))
+    rec = wf.rounds[0]
+    assert rec.outcome == "skipped"
+    assert sorted((f.stage, f.code) for f in rec.attempts[0].failures) == [(r.UPLOAD, "malformed-input")] * 3
 
 
 def test_bytes_on_the_wire_are_those_of_the_stage_protocol():

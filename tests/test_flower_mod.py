@@ -21,6 +21,7 @@ from mpksa.flower import ClientState, MpksaMod, records as r, synthetic
 from mpksa.flower.local import LocalGrid
 from mpksa.flower.profiles import stage_profile
 from mpksa.params import parameter_set
+from mpksa.round import Hardening
 
 P = stage_profile("v1", PARAMS)
 W = P.element_bytes
@@ -54,7 +55,7 @@ class HandServer:
 
     def upload(self, server_round: int = 1, attempt: int = 1, online: tuple[int, ...] = (1, 2),
                pk_s: int | None = None, sealed: bytes | None = None, fit_attempt: int | None = None,
-               **fields: object) -> Message:
+               keys: list[int] | None = None, **fields: object) -> Message:
         """The model sealed for client 1 of S; pk_S of S from this client's key and another."""
         if pk_s is None:
             pk_s = P.aggregate_key([(1, self.pk())] + [(i, self.other_pk) for i in online if i != 1])
@@ -64,14 +65,25 @@ class HandServer:
             "client": 1, "online": list(online), "pk-s": r.element_bytes(pk_s, W), "model-record": "fitins.parameters",
             "frac-bits": 16, "clip": 1.0, "weight-max": 100, "max-clients": 4}
         fit = {"server-round": server_round, "mpksa-attempt": fit_attempt or attempt}
-        return self.send(config | fields, {"sealed-model": r.bytes_array(sealed)}, {"fitins.config": ConfigRecord(fit)})
+        arrays = {"sealed-model": r.bytes_array(sealed)}
+        if keys is not None:
+            arrays["announced-keys"] = r.elements_array(keys, W)
+        return self.send(config | fields, arrays, {"fitins.config": ConfigRecord(fit)})
 
     def respond(self, server_round: int = 1, attempt: int = 1, online: tuple[int, ...] = (1, 2),
-                challenge: list[int] | None = None) -> Message:
+                challenge: list[int] | None = None, bases: list[int] | None = None) -> Message:
         if challenge is None:
             challenge = [P.public(7)] * self.state().segments
         config = r.header(r.RESPOND, "v1", PARAMS, server_round, attempt) | {"online": list(online)}
-        return self.send(config, {"challenge": r.elements_array(challenge, W)})
+        arrays = {"challenge": r.elements_array(challenge, W)}
+        if bases is not None:
+            arrays["announced-bases"] = r.elements_array(bases, W)
+        return self.send(config, arrays)
+
+    def own_bases(self) -> list[int]:
+        """This client's g^{r_j2}, as the server would announce them (read from its state here)."""
+        basis = self.state().basis
+        return [int.from_bytes(basis[k:k + W], "big") for k in range(0, len(basis), W)]
 
     def state(self) -> ClientState:
         return ClientState.load(self.grid.context(self.node))
@@ -195,3 +207,47 @@ def test_the_guard_refuses_the_same_update_for_another_set():
     server.upload(attempt=4, online=(1, 3), fit_attempt=4)
     assert not server.respond(attempt=4, online=(1, 3)).has_error()
     assert len(server.state().answered_digests) == 2
+
+
+HARDENED = MpksaMod(allow_insecure=True, hardening=Hardening(announce_keys=True, announce_challenge=True))
+
+
+def test_a_hardened_client_checks_the_announced_keys():
+    server = HandServer(HARDENED)
+    g_x = P.public(12345)
+    for keys_of, pk_s_of, code in [
+        (lambda pk: None, lambda pk: None, "malformed-input"),                         # none announced
+        (lambda pk: [pk, server.other_pk, g_x], lambda pk: None, "dimension-mismatch"),  # |S| + 1 keys
+        (lambda pk: [pk, server.other_pk], lambda pk: pk * g_x % N2, "aggregate-key-mismatch"),  # E5: pk_S = pk_i g^x
+        (lambda pk: [g_x, server.other_pk], lambda pk: g_x * server.other_pk % N2, "aggregate-key-mismatch"),  # own key left out
+        (lambda pk: [pk, pk], lambda pk: pk * pk % N2, "aggregate-key-mismatch"),      # one key twice
+    ]:
+        server.keys()
+        pk = server.pk()
+        assert refused(server.upload(keys=keys_of(pk), pk_s=pk_s_of(pk)), code), code
+    server.keys()
+    assert not server.upload(keys=[server.pk(), server.other_pk]).has_error()
+
+
+def test_a_hardened_client_checks_the_announced_challenge_bases():
+    server = HandServer(HARDENED)
+    other = [P.public(P.new_exponent()) for _ in range(64)]
+
+    def upload() -> tuple[list[int], list[int]]:
+        server.keys()
+        assert not server.upload(keys=[server.pk(), server.other_pk]).has_error()
+        own = server.own_bases()
+        theirs = other[:len(own)]
+        return own, [a * b % N2 for a, b in zip(own, theirs)]
+
+    own, product = upload()
+    assert refused(server.respond(challenge=product), "malformed-input")  # no bases announced
+    own, product = upload()
+    forged = [product[0] * P.public(3) % N2] + product[1:]  # E4: R_0 is not the product
+    assert refused(server.respond(challenge=forged, bases=own + other[:len(own)]), "challenge-mismatch")
+    own, product = upload()
+    stranger = [P.public(5)] * len(own)
+    assert refused(server.respond(challenge=product, bases=stranger + other[:len(own)]), "challenge-mismatch")
+    own, product = upload()
+    reply = server.respond(challenge=product, bases=own + other[:len(own)])
+    assert not reply.has_error()
