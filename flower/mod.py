@@ -16,6 +16,7 @@ sent back as an error reply whose reason starts with the error's code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from logging import INFO, WARNING
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Error, Message, RecordDict
@@ -25,8 +26,6 @@ from flwr.common import Code, parameters_to_ndarrays
 from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 from flwr.compat.common import recorddict_compat as compat
-
-from logging import INFO, WARNING
 
 from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
@@ -43,8 +42,9 @@ IDLE = "idle"
 class ClientState:
     """What a client keeps in its context between messages (a ConfigRecord, spec 10.4).
 
-    The key pair outlives rounds; the rest describes the attempt in progress. `answered` holds the
-    re-run guard's memory: one (update digest, S) pair per answered challenge, oldest first.
+    The key pair outlives rounds; the rest describes the attempt in progress. `answered_digests`
+    and `answered_sets` are the re-run guard's memory: one (update digest, S) pair per answered
+    challenge, oldest first. Flower keeps a node's context for one run: a new run starts afresh.
     """
 
     stage: str = IDLE

@@ -14,6 +14,7 @@ before it is compared with the one the stage expects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar, cast
 
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 from flwr.common.serde import array_record_from_proto, array_record_to_proto
@@ -21,6 +22,8 @@ from flwr.proto.recorddict_pb2 import ArrayRecord as ProtoArrayRecord  # pylint:
 from google.protobuf.message import DecodeError
 
 from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError
+
+T = TypeVar("T")
 
 CONFIG = "mpksa.config"
 ARRAYS = "mpksa.arrays"
@@ -88,13 +91,13 @@ def read_ids(record: ConfigRecord, key: str) -> list[int]:
     return list(value)
 
 
-def _read(record: ConfigRecord, key: str, kind: type) -> object:
+def _read(record: ConfigRecord, key: str, kind: type[T]) -> T:
     value = record.get(key)
     # bool is an int in Python; a field of one type never accepts another.
     if type(value) is not kind:
         shown = "missing" if value is None else f"of type {type(value).__name__}"
         raise MalformedInputError(f"field '{key}' is {shown}, expected {kind.__name__}")
-    return value
+    return cast(T, value)
 
 
 def check_header(record: ConfigRecord, stage: str, profile: str, params: str, server_round: int,
