@@ -29,11 +29,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from mpksa.wire.codec import Json
+
 from .protocol import (
     Answer,
     Capabilities,
     ImplementationFault,
-    Json,
     capabilities_request,
     parse_answer,
     parse_capabilities,

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from mpksa.encoding import Encoding
-from mpksa.ops import encoding_to_json
+from mpksa.wire.codec import Json
+from mpksa.wire.contract import encoding_to_json
 
-from .protocol import Json
 
 TRANSCRIPT = "transcript"
 RESULTS = ("valid", "invalid", "acceptable")

@@ -12,11 +12,11 @@ from rich.markup import escape
 
 from . import cases as vector_cases
 from .adapters import DEFAULT_TIMEOUT, InProcessSession, Session, load_object, open_session
-from .protocol import PROTOCOL
+from mpksa.wire.contract import PROTOCOL
 from .runner import ImplementationReport, Options, exit_code, run
 
 REFERENCE_ADAPTER = "mpksa.ops:REFERENCE"
-DEMO_ADAPTER = "mpksa.demo.fast:ADAPTER"
+FAST_ADAPTER = "mpksa.fast:ADAPTER"
 # Progress bars only where a run is long enough to wait for.
 _PROGRESS_MIN_TESTS = 200
 
@@ -33,7 +33,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p = commands.add_parser("run", help="run test vectors against implementations",
                             description="Run the test vectors against implementations. With neither --impl nor "
                                         f"--adapter: the reference ({REFERENCE_ADAPTER}) and, when importable, the "
-                                        f"demo ({DEMO_ADAPTER}).")
+                                        f"demo ({FAST_ADAPTER}).")
     p.add_argument("--impl", action="append", default=[], metavar="COMMAND",
                    help="a command speaking the protocol on stdin/stdout, e.g. "
                         "'python -m mpksa.conformance.reference_server' (repeatable)")
@@ -87,9 +87,9 @@ def _add_interop(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 def _default_sessions(console: Console, timeout: float) -> list[Session]:
     sessions: list[Session] = [InProcessSession(load_object(REFERENCE_ADAPTER), REFERENCE_ADAPTER, timeout)]
     try:
-        sessions.append(InProcessSession(load_object(DEMO_ADAPTER), DEMO_ADAPTER, timeout))
+        sessions.append(InProcessSession(load_object(FAST_ADAPTER), FAST_ADAPTER, timeout))
     except Exception as exc:  # the demo is optional: whatever keeps it from loading, it is left out
-        console.print(f"[dim]{DEMO_ADAPTER} not checked: {exc}[/dim]")
+        console.print(f"[dim]{FAST_ADAPTER} not checked: {exc}[/dim]")
     return sessions
 
 

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mpksa.encoding import Encoding
-from mpksa.ops import Codec, encoding_to_json, params_to_json
+from mpksa.wire.codec import Codec, Json
+from mpksa.wire.contract import CLIENT_OPERATIONS, SERVER_OPERATIONS, encoding_to_json, params_to_json
 from mpksa.params import Params, parameter_set
 from mpksa.randomness import SYSTEM_RANDOM, RandomSource
 
 from .adapters import Session
-from .protocol import CLIENT_OPERATIONS, SERVER_OPERATIONS, Answer, ImplementationFault, Json
+from .protocol import Answer, ImplementationFault
 
 ROUND_KINDS = ("full", "dropout", "single")
 MODEL_BYTES = 32

@@ -12,7 +12,7 @@ and expects, in the same order,
     {"type": "capabilities", "protocol": PROTOCOL, "name", "profiles", "parameterSets", "operations"}
     {"type": "response", "id": N, "outputs": {...}}  or  {..., "error": {"code", "message"}}
 
-The request body is exactly an operation request of `mpksa.ops` (spec chapter 6).
+The request body is exactly an operation request of the wire contract (`mpksa.wire.contract`, spec chapter 6).
 The JSON Schemas of every message are in `schema/`; this module checks the
 same rules by hand on the hot path, because a schema validation per answer
 would cost more than most operations.
@@ -24,18 +24,13 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 
-PROTOCOL = "mpksa-conformance/1"
+from mpksa.wire.codec import Json
+from mpksa.wire.contract import PROTOCOL
+
 ALL_PARAMETER_SETS = "*"
 
-Json = dict[str, Any]
 
-# Operations of the wire contract (reference/mpksa/ops.py), and who runs them in a round (Algorithm 1).
-SERVER_OPERATIONS = ("SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode")
-CLIENT_OPERATIONS = ("KeyGen", "CheckPkS", "DSE", "Quantize", "Encode", "Enc", "CheckChallenge", "ResGen")
-OPERATIONS = SERVER_OPERATIONS + CLIENT_OPERATIONS + ("Recover",)
-PROFILES = ("paper", "v1")
 
 SCHEMA_NAMES = ("capabilities-request", "capabilities-response", "request", "response", "report",
                 "interop-report")
@@ -95,7 +90,7 @@ def capabilities_request() -> Json:
 
 
 def request_message(request_id: int, request: Json) -> Json:
-    """The wire form of an operation request: the `mpksa.ops` request plus type and id."""
+    """The wire form of an operation request: the contract's request plus type and id."""
     return {"type": "request", "id": request_id, **request}
 
 

@@ -12,8 +12,8 @@ import sys
 from typing import Any, TextIO
 
 from mpksa import ops
+from mpksa.wire.contract import PROTOCOL
 
-PROTOCOL = "mpksa-conformance/1"
 
 
 def capabilities() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .compare import show_pair
-from .protocol import PROTOCOL
+from mpksa.wire.contract import PROTOCOL
 from .runner import ERROR, FAIL, PASS, SKIP, VERDICTS, ImplementationReport, TestResult
 
 _STYLE = {PASS: "green", FAIL: "bold red", ERROR: "bold magenta", SKIP: "yellow"}

@@ -1,7 +1,7 @@
 """The three aggregations the demo compares, each timing and counting bytes per phase.
 
 - `PlaintextAggregator`: FedAvg, Eq. (1), on the clipped float updates. No protection.
-- `V1Aggregator`: Algorithm 1 with profile `v1`, run by the fast implementation (`mpksa.demo.fast`):
+- `V1Aggregator`: Algorithm 1 with profile `v1`, run by the fast implementation (`mpksa.fast`):
   AggPKGen, SE/DSE of the model, quantize + pack (Eq. (2)) + Enc, ChelGen, ResGen, Agg, Dec, decode.
 - `PaperAggregator`: the equations as printed (profile `paper`) through the reference's
   `mpksa.round.run_round`. Finding E1: what it decrypts is not the sum; the round's update is
@@ -18,14 +18,13 @@ from typing import Any, Iterator, Protocol
 
 import numpy as np
 
+from mpksa import fast
+from mpksa.encoding import Encoding
 from mpksa.errors import MpksaError
-
-from . import fast
-from .fast_encoding import segment_count
-
-def nbytes(modulus: int) -> int:
-    """Bytes of one integer mod `modulus` on the wire (fixed-length big-endian, spec chapter 6)."""
-    return ((modulus - 1).bit_length() + 7) // 8
+from mpksa.params import parameter_set
+from mpksa.randomness import SYSTEM_RANDOM, exponent
+from mpksa.round import Client, run_round, setup
+from mpksa.wire.codec import nbytes
 
 
 @dataclass
@@ -65,24 +64,6 @@ class Aggregator(Protocol):
         """The weighted average of the updates of S as the server learns it, or None (round skipped)."""
 
 
-@dataclass(frozen=True)
-class EncodingSettings:
-    """frac_bits, clip, weight_max = max |D_i|, max_clients = number of clients (review C.8)."""
-
-    frac_bits: int
-    clip: float
-    weight_max: int
-    max_clients: int
-
-    def fast(self) -> fast.FastEncoding:
-        return fast.FastEncoding(self.frac_bits, self.clip, self.weight_max, self.max_clients)
-
-    def reference(self) -> Any:
-        from mpksa.encoding import Encoding
-
-        return Encoding(self.frac_bits, self.clip, self.weight_max, self.max_clients)
-
-
 class PlaintextAggregator:
     """FedAvg (Eq. (1)): sum_i |D_i| * clip(u_i) / sum_i |D_i|, in float64."""
 
@@ -108,17 +89,16 @@ class V1Aggregator:
 
     name = "v1"
 
-    def __init__(self, params_name: str, weights: dict[int, int], encoding: EncodingSettings, dim: int,
+    def __init__(self, params_name: str, weights: dict[int, int], encoding: Encoding, dim: int,
                  workers: int | None = None) -> None:
-        self.weights, self.dim = weights, dim
-        self.encoding = encoding.fast()
+        self.weights, self.dim, self.encoding = weights, dim, encoding
         self.engine = fast.for_parameter_set(params_name, workers=workers, clients_hint=len(weights))
-        self.group = self.engine.group
-        self.element_bytes = nbytes(self.group.n2)
+        self.params = self.engine.params
+        self.element_bytes = nbytes(self.params.n2)
         # System initialization: SysGen by the server, KeyGen by every client (secrets).
-        self.alpha = fast.draw_exponent(self.group)
+        self.alpha = exponent(self.params.exponent_bound, SYSTEM_RANDOM)
         self.beta = self.engine.sys_gen(self.alpha)
-        self.sk = {i: fast.draw_exponent(self.group) for i in weights}
+        self.sk = {i: exponent(self.params.exponent_bound, SYSTEM_RANDOM) for i in weights}
         self.pk = {i: self.engine.key_gen(sk) for i, sk in self.sk.items()}
         self.pk_s = 0
         self.last_exact: bool | None = None
@@ -126,7 +106,7 @@ class V1Aggregator:
 
     @property
     def segments(self) -> int:
-        return segment_count(self.dim + 1, self.encoding.slots_per_segment(self.group.modulus_bits))
+        return self.encoding.segment_count(self.dim, self.params.modulus_bits)
 
     def broadcast(self, round_id: int, model: bytes, online: Sequence[int], log: RoundLog) -> None:
         """AggPKGen and SE by the server; CheckPkS and DSE by each client."""
@@ -142,13 +122,13 @@ class V1Aggregator:
 
     def aggregate(self, round_id: int, updates: dict[int, np.ndarray], log: RoundLog) -> np.ndarray | None:
         online = list(updates)
-        engine, enc, bits = self.engine, self.encoding, self.group.modulus_bits
+        engine, encoding, bits = self.engine, self.encoding, self.params.modulus_bits
         quantized: dict[int, np.ndarray] = {}
         ciphertexts = []
         with log.phase("encrypt", len(online)) as tick:
             for i in online:
-                quantized[i] = fast.quantize(updates[i], enc)  # clips to +-clip
-                segments = fast.encode(quantized[i], self.weights[i], enc, bits)
+                quantized[i] = fast.quantize(updates[i], encoding)  # clips to +-clip
+                segments = fast.encode(quantized[i], self.weights[i], encoding, bits)
                 ciphertexts.append(engine.enc(self.beta, self.pk_s, segments))
                 log.up("encrypt", 3 * len(segments) * self.element_bytes)
                 tick()
@@ -163,8 +143,8 @@ class V1Aggregator:
                 tick()
         with log.phase("decrypt"):
             sums = engine.dec(self.alpha, engine.agg(ciphertexts, responses))
-            weighted, weight_sum = fast.decode(sums, enc, len(online), self.dim, bits)
-            average = fast.average(weighted, weight_sum, enc)
+            weighted, weight_sum = fast.decode(sums, encoding, len(online), self.dim, bits)
+            average = fast.average(weighted, weight_sum, encoding)
         self.last_sums = (weighted, weight_sum)
         # What the server decrypted must be the plaintext sum of the quantized, weighted updates.
         expected = sum(np.int64(self.weights[i]) * quantized[i] for i in online)
@@ -180,15 +160,12 @@ class PaperAggregator:
 
     name = "paper"
 
-    def __init__(self, params_name: str, weights: dict[int, int], encoding: EncodingSettings, dim: int) -> None:
-        from mpksa.params import parameter_set
-        from mpksa.round import setup
-
+    def __init__(self, params_name: str, weights: dict[int, int], encoding: Encoding, dim: int) -> None:
         self.params = parameter_set(params_name)
         if self.params.profile != "paper":
             raise MpksaError(f"--paper-params {params_name!r} is not a paper parameter set")
         self.weights, self.dim, self.clip = weights, dim, encoding.clip
-        self.encoding = encoding.reference()
+        self.encoding = encoding
         self.server_key, self.keys = setup(self.params, self.encoding, dim, list(weights))
         self.model = b""
 
@@ -196,8 +173,6 @@ class PaperAggregator:
         self.model = model  # run_round seals it for every client
 
     def aggregate(self, round_id: int, updates: dict[int, np.ndarray], log: RoundLog) -> np.ndarray | None:
-        from mpksa.round import Client, run_round
-
         clients = [Client(i, self.keys[i], np.clip(u, -self.clip, self.clip).tolist(), self.weights[i])
                    for i, u in updates.items()]
         with log.phase("secure round", 1) as tick:

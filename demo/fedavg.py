@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from mpksa.encoding import Encoding
 from mpksa.errors import ParameterError
 
 from . import data as datasets
 from .aggregators import (
-    EncodingSettings,
     PaperAggregator,
     PlaintextAggregator,
     RoundLog,
@@ -74,7 +74,7 @@ def run(config: DemoConfig, reporter: Reporter | None = None) -> dict[str, Any]:
     model = SmallCNN(dataset.channels, dataset.classes, config.width).to(device)
     initial = get_vector(model)
     dim = initial.size
-    encoding = EncodingSettings(config.frac_bits, config.clip, max(weights.values()), config.clients)
+    encoding = Encoding(config.frac_bits, config.clip, max(weights.values()), config.clients)
     train = TrainSettings(config.epochs, config.lr, config.momentum, config.batch_size)
 
     setup_seconds: dict[str, float] = {}

@@ -3,7 +3,7 @@ reports, CLI, the reference server, and live interop.
 
 The runner is checked on small vector files built here through `mpksa.ops.handle` following
 vectors/README.md, and on the shipped vectors when they exist. Each broken implementation
-(conformance/broken/misbehave.py) misbehaves in one known way; the expected verdicts follow from
+(tests/fixtures/misbehave.py) misbehaves in one known way; the expected verdicts follow from
 that definition, not from the runner's code.
 """
 
@@ -26,7 +26,9 @@ from mpksa.conformance.adapters import InProcessSession, SubprocessSession, open
 from mpksa.conformance.cli import main as cli_main
 from mpksa.conformance.compare import ABSENT, first_difference
 from mpksa.conformance.interop import run_interop
-from mpksa.conformance.protocol import PROTOCOL, ImplementationFault, parse_answer, schema
+from mpksa.conformance.protocol import ImplementationFault, parse_answer, schema
+from mpksa.wire.codec import Codec
+from mpksa.wire.contract import PROTOCOL, encoding_to_json, params_to_json
 from mpksa.conformance.report import junit_xml, report_json
 from mpksa.conformance.runner import ERROR, FAIL, PASS, SKIP, Options, exit_code, run
 from mpksa.encoding import Encoding
@@ -34,7 +36,7 @@ from mpksa.params import parameter_set
 from mpksa.randomness import SeededRandom
 
 ROOT = Path(__file__).resolve().parents[1]
-MISBEHAVE = ROOT / "conformance" / "broken" / "misbehave.py"
+MISBEHAVE = ROOT / "tests" / "fixtures" / "misbehave.py"
 REFERENCE_SERVER = f"{sys.executable} -m mpksa.conformance.reference_server"
 
 
@@ -46,7 +48,7 @@ class FixtureBuilder:
 
     def __init__(self, name: str, encoding: Encoding, seed: bytes) -> None:
         self.params = parameter_set(name)
-        self.codec = ops.Codec(self.params)
+        self.codec = Codec(self.params)
         self.encoding = encoding
         self.rng = SeededRandom(seed)
 
@@ -54,8 +56,8 @@ class FixtureBuilder:
         return self.codec.exponent(self.rng.randrange(1, self.params.exponent_bound))
 
     def request(self, op: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {"op": op, "profile": self.params.profile, "params": ops.params_to_json(self.params),
-                "encoding": ops.encoding_to_json(self.encoding), "inputs": inputs}
+        return {"op": op, "profile": self.params.profile, "params": params_to_json(self.params),
+                "encoding": encoding_to_json(self.encoding), "inputs": inputs}
 
     def call(self, op: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return ops.handle(self.request(op, inputs))
@@ -74,8 +76,8 @@ class FixtureBuilder:
                 "numberOfTests": len(tests), "header": ["fixture for tests/test_conformance.py"],
                 "notes": {"Clipped": {"description": "a value beyond the clipping bound", "reference": "spec 5",
                                       "effect": "clipped to the bound"}},
-                "testGroups": [{"params": ops.params_to_json(self.params),
-                                "encoding": ops.encoding_to_json(self.encoding), "tests": tests}]}
+                "testGroups": [{"params": params_to_json(self.params),
+                                "encoding": encoding_to_json(self.encoding), "tests": tests}]}
 
 
 def _keygen_file(b: FixtureBuilder) -> dict[str, Any]:

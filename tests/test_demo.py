@@ -19,7 +19,8 @@ pytest.importorskip("torch")
 from mpksa.cli import main as mpksa_main
 from mpksa.demo import data as datasets
 from mpksa.demo import fedavg
-from mpksa.demo.aggregators import EncodingSettings, RoundLog, V1Aggregator
+from mpksa.demo.aggregators import RoundLog, V1Aggregator
+from mpksa.encoding import Encoding
 from mpksa.errors import MalformedInputError, ParameterError
 
 CI = dict(dataset="digits", clients=4, epochs=2, width=6, batch_size=16, workers=1, threads=1, seed=3)
@@ -38,7 +39,7 @@ def test_decrypted_aggregate_equals_quantized_plaintext_sum(params_name: str) ->
     rng = np.random.default_rng(8)
     weights = {0: 17, 1: 3, 2: 40}
     dim = 700 if params_name == "v1-test-512" else 300
-    encoding = EncodingSettings(frac_bits=20, clip=1.0, weight_max=40, max_clients=3)
+    encoding = Encoding(frac_bits=20, clip=1.0, weight_max=40, max_clients=3)
     aggregator = V1Aggregator(params_name, weights, encoding, dim, workers=1)
     # Includes values beyond the clip and exact halves of the quantization step.
     updates = {i: rng.normal(0, 0.6, dim) for i in weights}

@@ -1,7 +1,7 @@
 """The demo's fast `v1` implementation against the reference, through the JSON wire contract.
 
 Every v1 operation is run on seeded random rounds by both `mpksa.ops.handle` (the oracle) and
-`mpksa.demo.fast:ADAPTER`; answers must be identical, outputs and error codes alike. Bad inputs
+`mpksa.fast:ADAPTER`; answers must be identical, outputs and error codes alike. Bad inputs
 come from a fixed list of mutations and from a seeded random mutation of every field.
 """
 
@@ -20,14 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpksa import ops
+from mpksa import fast
 from mpksa.encoding import Encoding
 from mpksa.params import parameter_set
-from mpksa.demo import fast
-from mpksa.demo.fast import ADAPTER
-from mpksa.demo.fast_encoding import FastEncoding, pack, unpack
-from mpksa.demo.fast_group import FixedBaseTable, choose_window, run_chunked, powers
+from mpksa.fast import ADAPTER
+from mpksa.fast.encoding import pack, unpack, vectorized
+from mpksa.fast.group import FixedBaseTable, choose_window, run_chunked, powers
+from mpksa.randomness import SYSTEM_RANDOM, exponent
+from mpksa.wire.codec import Codec, Json, nbytes, to_hex
+from mpksa.wire.contract import encoding_to_json, params_to_json
 
-Json = dict[str, Any]
 ALL_OPS = sorted(ops.OPERATIONS)
 
 
@@ -59,9 +61,9 @@ class Round:
     def __init__(self, params_name: str, seed: int, clients: int, dim: int, encoding: Encoding) -> None:
         self.rnd = random.Random(seed)
         self.params = parameter_set(params_name)
-        self.codec = ops.Codec(self.params)
-        self.base = {"profile": "v1", "params": ops.params_to_json(self.params),
-                     "encoding": ops.encoding_to_json(encoding)}
+        self.codec = Codec(self.params)
+        self.base = {"profile": "v1", "params": params_to_json(self.params),
+                     "encoding": encoding_to_json(encoding)}
         self.requests: list[Json] = []
         self.clients, self.dim, self.encoding = clients, dim, encoding
 
@@ -142,20 +144,20 @@ def test_parallel_path_and_tables_match_reference() -> None:
 def test_decrypted_sum_is_plaintext_sum_through_python_api() -> None:
     """Fast API end to end; the expected sum is computed here from the inputs with Python's round."""
     params = parameter_set("v1-test-512")
-    f = fast.FastV1(fast.Group.of(params), workers=2)
-    enc = FastEncoding(frac_bits=10, clip=2.0, weight_max=9, max_clients=3)
+    f = fast.FastV1(params, workers=2)
+    enc = Encoding(frac_bits=10, clip=2.0, weight_max=9, max_clients=3)
     rng = np.random.default_rng(5)
     updates = [rng.uniform(-2.5, 2.5, 900) for _ in range(3)]
     weights = [3, 9, 1]
-    alpha = fast.draw_exponent(f.group)
+    alpha = exponent(params.exponent_bound, SYSTEM_RANDOM)
     beta = f.sys_gen(alpha)
-    sks = [fast.draw_exponent(f.group) for _ in range(3)]
+    sks = [exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(3)]
     pk_s = f.agg_pk_gen([(i, f.key_gen(sk)) for i, sk in enumerate(sks)])
-    cts = [f.enc(beta, pk_s, fast.encode(fast.quantize(x, enc), w, enc, f.group.modulus_bits))
+    cts = [f.enc(beta, pk_s, fast.encode(fast.quantize(x, enc), w, enc, f.params.modulus_bits))
            for x, w in zip(updates, weights)]
     challenge = f.chel_gen(cts)
     sums = f.dec(alpha, f.agg(cts, [f.res_gen(challenge, sk) for sk in sks]))
-    weighted, weight_sum = fast.decode(sums, enc, 3, 900, f.group.modulus_bits)
+    weighted, weight_sum = fast.decode(sums, enc, 3, 900, f.params.modulus_bits)
     expected = [sum(w * round(max(-2.0, min(2.0, float(x[t]))) * 1024) for x, w in zip(updates, weights))
                 for t in range(900)]
     assert weighted.tolist() == expected and weight_sum == 13
@@ -176,7 +178,7 @@ def first(requests: list[Json], op: str) -> Json:
 
 def test_every_operation_is_covered(valid_requests: list[Json]) -> None:
     assert sorted({r["op"] for r in valid_requests}) == ALL_OPS
-    assert ADAPTER.capabilities() == {"name": "mpksa-demo-fast", "profiles": ["v1"], "operations": ALL_OPS}
+    assert ADAPTER.capabilities() == {"name": "mpksa-fast", "profiles": ["v1"], "operations": ALL_OPS}
 
 
 def _n(requests: list[Json]) -> int:
@@ -184,7 +186,7 @@ def _n(requests: list[Json]) -> int:
 
 
 def _hex(x: int, modulus: int) -> str:
-    return ops.to_hex(x, modulus)
+    return to_hex(x, modulus)
 
 
 def mutations(requests: list[Json]) -> list[tuple[str, Json]]:
@@ -217,7 +219,7 @@ def mutations(requests: list[Json]) -> list[tuple[str, Json]]:
     add("duplicate id", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(id=r["inputs"]["public_keys"][0]["id"]))
     add("pk zero", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(0, n2)))
     add("pk non-unit", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(p * 12345, n2)))
-    add("pk above n^2", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(n2 + 5, 1 << (8 * ops.nbytes(n2)))))
+    add("pk above n^2", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=_hex(n2 + 5, 1 << (8 * nbytes(n2)))))
     add("id negative", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(id=-1))
     add("pk_s equals pk_i", "CheckPkS", lambda r: r["inputs"].update(pk_s=r["inputs"]["pk_i"]))
     add("forged pk_s", "CheckPkS", lambda r: r["inputs"].update(pk_s=_hex(int(r["inputs"]["pk_s"], 16) * 4 % n2, n2)))
@@ -343,7 +345,7 @@ def test_pack_and_unpack_agree_with_shifts(b: int, k: int, data: st.DataObject) 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-3, 3, allow_nan=False), max_size=50), st.integers(2, 30), st.sampled_from([0.25, 1.0, 2.5]))
 def test_quantize_is_round_half_even_and_clip(values: list[float], f: int, clip: float) -> None:
-    enc = FastEncoding(frac_bits=f, clip=clip)
+    enc = Encoding(frac_bits=f, clip=clip)
     q_max = math.floor(clip * 2**f)
     expected = [max(-q_max, min(q_max, round(max(-clip, min(clip, x)) * 2**f))) for x in values]
     assert fast.quantize(values, enc).tolist() == expected
@@ -351,8 +353,8 @@ def test_quantize_is_round_half_even_and_clip(values: list[float], f: int, clip:
 
 def test_exact_path_for_slots_beyond_63_bits() -> None:
     """frac_bits 40 and weight_max 2^20 give 66-bit slots: the Python-integer path, same answers."""
-    enc = FastEncoding(frac_bits=40, clip=1.0, weight_max=2**20, max_clients=4)
-    assert not enc.vectorized
+    enc = Encoding(frac_bits=40, clip=1.0, weight_max=2**20, max_clients=4)
+    assert not vectorized(enc)
     q = fast.quantize([0.5, -0.25, 1.0, -1.0], enc)
     segments = fast.encode(q, 2**20, enc, 512)
     weighted, weight_sum = fast.decode(segments, enc, 1, 4, 512)

@@ -1,4 +1,4 @@
-"""The independent JavaScript implementation of profile `v1` (conformance/examples/js, issue 5).
+"""The independent JavaScript implementation of profile `v1` (javascript, issue 5).
 
 It was written from spec/ alone, so these tests check two things at once: that the JavaScript
 code follows the spec, and that the spec (chapters 3 to 6 and 9) is complete enough to write an
@@ -9,7 +9,7 @@ interoperable implementation from it. Every check runs Node.js in a subprocess:
 - `mpksa conformance interop` with live randomness, the JavaScript server against reference
   clients and reference server against JavaScript clients (full round, dropout before S is
   fixed, single-client abort): the decrypted sums must equal the runner's plaintext sums;
-- the JavaScript self-test, `node --test conformance/examples/js/test.mjs`.
+- the JavaScript self-test, `node --test javascript/test.mjs`.
 
 Node.js is required: CI has it, and a missing `node` fails these tests instead of skipping them.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-JS_DIR = ROOT / "conformance" / "examples" / "js"
+JS_DIR = ROOT / "javascript"
 VECTORS = ROOT / "vectors"
 MIN_NODE_MAJOR = 20
 
@@ -38,7 +38,7 @@ def node_binary() -> str:
     """Path of a Node.js >= 20 binary; its absence fails the calling test, never skips it."""
     path = shutil.which("node")
     if path is None:
-        pytest.fail("node is not on PATH: the JavaScript v1 implementation in conformance/examples/js "
+        pytest.fail("node is not on PATH: the JavaScript v1 implementation in javascript "
                     f"needs Node.js >= {MIN_NODE_MAJOR} (install it, e.g. apt-get install nodejs)")
     version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     match = re.match(r"v(\d+)\.", version)

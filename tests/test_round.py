@@ -67,6 +67,47 @@ def test_hardening_options_still_decrypt_honest_rounds(v1_test, hardening: Harde
         list(updates.values()), [1, 1, 1], enc.frac_bits, enc.clip)
 
 
+class _Log:
+    """A network that delivers everything unchanged and logs (name, client id) of each message."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, int]] = []
+
+    def to_client(self, client_id, name, value):
+        self.log.append((name, client_id))
+        return value
+
+    def to_server(self, client_id, name, value):
+        self.log.append((name, client_id))
+        return value
+
+
+def test_every_message_passes_the_network_in_protocol_order(v1_test) -> None:
+    enc = Encoding(max_clients=3)
+    hardening = Hardening(announce_keys=True, announce_challenge=True)
+    key, keys = setup(v1_test, enc, 30, range(3), SeededRandom(b"network keys"))
+    clients = _clients(keys, _updates(3, 30))
+    network = _Log()
+    logged = run_round(v1_test, enc, key, clients, range(3), hardening=hardening, network=network,
+                       rng=SeededRandom(b"network round"))
+    plain = run_round(v1_test, enc, key, clients, range(3), hardening=hardening, rng=SeededRandom(b"network round"))
+    assert logged == plain  # the honest default changes nothing
+    per_client = [("pk_S", "announced pk", "W*", "E"), ("R", "announced g^r2", "T")]
+    expected = [(name, i) for phase in per_client for i in range(3) for name in phase]
+    assert network.log == expected
+
+
+def test_without_a_model_no_nonce_is_drawn(v1_test) -> None:
+    enc = Encoding(max_clients=3)
+    key, keys = setup(v1_test, enc, 30, range(3), SeededRandom(b"no model"))
+    rng = RecordingRandom(SeededRandom(b"no model round"))
+    result = run_round(v1_test, enc, key, _clients(keys, _updates(3, 30)), range(3), model=None, rng=rng)
+    drawn = rng.take()
+    assert result.sealed_models == {}
+    assert len(drawn) == 3 * 2 * len(result.segment_sums)  # (r_ij1, r_ij2) only
+    assert all(isinstance(x, int) for x in drawn)
+
+
 @pytest.mark.parametrize("name", ["paper_test", "v1_test"])
 def test_wrong_or_forged_pk_s_is_refused_with_announced_keys(name: str, request) -> None:
     params = request.getfixturevalue(name)

@@ -15,7 +15,7 @@ import sympy
 
 import mpksa.enc
 import mpksa.keygen
-from mpksa import spec_tool
+from mpksa.spec import tool as spec_tool
 from mpksa.cli import main
 from mpksa.encoding import Encoding, encode_v1, recover
 from mpksa.params import RSA_2048, parameter_set
@@ -137,6 +137,17 @@ def test_new_reference_function_without_quote_fails(monkeypatch: pytest.MonkeyPa
     assert len(found) == 1 and "mpksa.keygen:key_gen_twice is not quoted" in found[0]
 
 
+def test_every_module_of_an_algorithm_package_is_checked(spec_copy: Path) -> None:
+    """`findings` is a package: a name defined in one of its modules must be quoted under that module."""
+    checked = {name for name, module, _ in spec_tool._algorithm_modules() if module is not None}
+    assert {"mpksa.findings", "mpksa.findings.common", "mpksa.findings.e4", "mpksa.findings.theorem3"} <= checked
+    block = block_of(spec_copy, "mpksa.findings.e4:CraftedChallenge")
+    replace_lines(block.path, block.line, block.end, [])
+    found = messages(spec_tool.check(spec_copy))
+    assert len(found) == 1
+    assert re.match(r".*findings/e4\.py:\d+: mpksa\.findings\.e4:CraftedChallenge is not quoted", found[0])
+
+
 def test_class_is_covered_whole_or_by_all_its_members(spec_copy: Path) -> None:
     whole = block_of(spec_copy, "mpksa.encoding:Encoding")
     replace_lines(whole.path, whole.line, whole.end, ['```python title="mpksa.encoding:Encoding.slot_bits"\n', "```\n"])
@@ -144,7 +155,7 @@ def test_class_is_covered_whole_or_by_all_its_members(spec_copy: Path) -> None:
     found = messages(spec_tool.check(spec_copy))
     assert len(found) == 1 and "mpksa.encoding:Encoding is not quoted" in found[0]
 
-    members = ["q_max", "value_bound", "slots_per_segment"]
+    members = ["q_max", "value_bound", "slots_per_segment", "segment_count"]
     quotes = "".join(f'```python title="mpksa.encoding:Encoding.{m}"\n```\n\n' for m in members)
     with (spec_copy / "04-encoding.md").open("a", encoding="utf-8") as handle:
         handle.write("\n" + quotes)
@@ -291,6 +302,17 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         html = (site / page / "index.html").read_text(encoding="utf-8")
         assert 'class="arithmatex"' in html
     assert "mpksa.enc:enc_v1" in (site / "05-protocol" / "index.html").read_text(encoding="utf-8")
+    # Offline: every script and stylesheet of every page is a file of the site itself (MathJax
+    # included), and the checker's Python modules are not published with it.
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for ref in re.findall(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"', html):
+            if ref.startswith(("http:", "https:", "//")):
+                assert not ref.endswith((".js", ".css")), f"{page.relative_to(site)} loads {ref} from the network"
+    scripts = re.findall(r'<script src="([^"]+)"', (site / "05-protocol" / "index.html").read_text(encoding="utf-8"))
+    mathjax = [ref for ref in scripts if "tex-svg" in ref]
+    assert mathjax and (site / "05-protocol" / mathjax[0]).resolve().is_file(), scripts
+    assert not list(site.rglob("*.py"))
 
 
 def test_tests_named_in_chapter_7_exist() -> None:

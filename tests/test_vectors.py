@@ -13,7 +13,6 @@ import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -27,9 +26,10 @@ from mpksa.vectors.builder import canonical_json
 from mpksa.vectors.flags import FLAGS
 from mpksa.vectors.generate import generate
 from mpksa.vectors.transcripts import replay_values
+from mpksa.wire.codec import Codec, Json
+from mpksa.wire.contract import encoding_from_json, params_from_json
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
-Json = dict[str, Any]
 
 
 def _vector_paths(root: Path) -> list[Path]:
@@ -253,8 +253,8 @@ def _finished_transcripts() -> list[tuple[str, int]]:
 def test_transcript_equals_run_round_and_the_plaintext_sum(relative: str, tc_id: int) -> None:
     data = _load(relative)
     group, test = next((g, t) for g in data["testGroups"] for t in g["tests"] if t["tcId"] == tc_id)
-    params = ops.params_from_json(group["params"])
-    encoding = ops.encoding_from_json(group["encoding"])
+    params = params_from_json(group["params"])
+    encoding = encoding_from_json(group["encoding"])
     steps = test["operations"]
     registered = [int(s["actor"].split(":")[1]) for s in steps if s["op"] == "KeyGen"]
     online = [e["id"] for e in next(s for s in steps if s["op"] == "AggPKGen")["inputs"]["public_keys"]]
@@ -265,7 +265,7 @@ def test_transcript_equals_run_round_and_the_plaintext_sum(relative: str, tc_id:
                           announce_challenge=any(s["op"] == "CheckChallenge" for s in steps))
     dim = len(next(iter(updates.values())))
 
-    rng = ReplayRandom(replay_values(test, ops.Codec(params)))
+    rng = ReplayRandom(replay_values(test, Codec(params)))
     server_key, keys = setup(params, encoding, dim, registered, rng)
     clients = [Client(i, keys[i], updates[i], weights[i]) for i in online]
     result = run_round(params, encoding, server_key, clients, online, model=bytes.fromhex(se_step["inputs"]["model"]),
@@ -273,7 +273,7 @@ def test_transcript_equals_run_round_and_the_plaintext_sum(relative: str, tc_id:
     assert rng.exhausted(), "the transcript holds randomness run_round does not draw"
     decoded = steps[-1]["outputs"]
     assert (result.weighted_sums, result.weight_sum) == (decoded["weighted_sums"], decoded["weight_sum"])
-    codec = ops.Codec(params)
+    codec = Codec(params)
     announced = {int(s["actor"].split(":")[1]): s["outputs"]["pk"] for s in steps if s["op"] == "KeyGen"}
     assert announced == {i: codec.element(keys[i].pk) for i in registered}
 

@@ -16,12 +16,13 @@ from typing import Any
 
 import mpksa
 from mpksa import ops
+from mpksa.wire.codec import Json
+from mpksa.wire.contract import encoding_to_json, params_to_json
 from mpksa.encoding import Encoding
 from mpksa.params import Params
 
 from .flags import registry
 
-Json = dict[str, Any]
 
 GENERATOR_VERSION = "mpksa-vectors 1"
 OPERATION_SCHEMA = "operation.schema.json"
@@ -41,8 +42,8 @@ def canonical_json(data: Any) -> str:
 
 def request(params: Params, encoding: Encoding, op: str, inputs: Json) -> Json:
     """An operation request of `mpksa.ops` (spec ch. 6)."""
-    return {"op": op, "profile": params.profile, "params": ops.params_to_json(params),
-            "encoding": ops.encoding_to_json(encoding), "inputs": inputs}
+    return {"op": op, "profile": params.profile, "params": params_to_json(params),
+            "encoding": encoding_to_json(encoding), "inputs": inputs}
 
 
 def run(params: Params, encoding: Encoding, op: str, inputs: Json, expect: str | None) -> Json:
@@ -101,8 +102,8 @@ class Group:
             raise GeneratorError(f"test {test['tcId']} ({test['comment']}) has no flag")
 
     def as_json(self) -> Json:
-        return {"comment": self.comment, "params": ops.params_to_json(self.params),
-                "encoding": ops.encoding_to_json(self.encoding), "tests": self.tests}
+        return {"comment": self.comment, "params": params_to_json(self.params),
+                "encoding": encoding_to_json(self.encoding), "tests": self.tests}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`mpksa vectors generate [--out DIR]` and `mpksa vectors verify [--dir DIR]` (spec ch. 8)."""
+"""`mpksa vectors generate [--out DIR]`, `verify [--dir DIR]` and `export [--out PATH]` (spec ch. 8)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    target, count = export(Path(args.out))
+    print(f"wrote {target} ({count} files, {target.stat().st_size / 1e6:.1f} MB): manifest, schemas, vectors, "
+          "README.md and SHA256SUMS, every file checked against the manifest")
+    return 0
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("vectors", help="generate or verify the JSON test vectors")
     commands = parser.add_subparsers(dest="vectors_command", metavar="ACTION", required=True)
@@ -43,3 +52,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ver = commands.add_parser("verify", help="check the vectors against their schemas, the reference and the manifest")
     ver.add_argument("--dir", help="vectors folder to check (default: the shipped package data)")
     ver.set_defaults(run=_verify)
+    exp = commands.add_parser("export", help="write the shipped vectors as one standalone .tar.gz (no Python needed to use it)")
+    exp.add_argument("--out", default=".", help="archive file, or folder for mpksa-vectors-<version>.tar.gz (default: %(default)s)")
+    exp.set_defaults(run=_export)

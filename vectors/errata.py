@@ -19,15 +19,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mpksa import findings, ops
+from mpksa import findings
 from mpksa.encoding import Encoding
 from mpksa.params import Params, parameter_set
 from mpksa.randomness import SeededRandom
+from mpksa.wire.codec import Codec, Json, float_to_json
+from mpksa.wire.contract import params_from_json, params_to_json
 
 from .builder import ACCEPTABLE, GeneratorError, Group, VectorFile
 from .world import seed_text
 
-Json = dict[str, Any]
 _HEX_INT = re.compile(r"^-?0x[0-9a-f]+$")
 L_ERROR = "l-input-not-one-mod-n"
 
@@ -44,7 +45,7 @@ def jsonify(value: Any) -> Any:
     if isinstance(value, int):
         return ("-" if value < 0 else "") + hex(abs(value))
     if isinstance(value, float):
-        return value if math.isfinite(value) else ops.float_to_json(value)
+        return value if math.isfinite(value) else float_to_json(value)
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dict):
@@ -96,7 +97,7 @@ def _seed(params: Params, label: str) -> str:
 
 
 def _message(test: Json, params: Json, key: str) -> list[int]:
-    codec = ops.Codec(ops.params_from_json(params))
+    codec = Codec(params_from_json(params))
     return [codec.message_in(x, key) for x in test["outputs"][key]]
 
 
@@ -109,12 +110,12 @@ def _claims_e1(r: Json, test: Json, params: Json) -> str | None:
     return None
 
 
-def _e1_element(codec: ops.Codec, test: Json, index: int = 0) -> int:
+def _e1_element(codec: Codec, test: Json, index: int = 0) -> int:
     return codec.e1_in(test["outputs"]["ciphertext"]["e1"][index], "e1")
 
 
 def _claims_e2(r: Json, test: Json, params: Json) -> str | None:
-    codec = ops.Codec(ops.params_from_json(params))
+    codec = Codec(params_from_json(params))
     if _e1_element(codec, test) != r["e1_literal"][0]:
         return "Enc's E_1 is not the finding's literal ciphertext"
     if r["lifted_sum"] != r["true_sum"] or r["projected"] != r["messages"][r["target"]]:
@@ -123,7 +124,7 @@ def _claims_e2(r: Json, test: Json, params: Json) -> str | None:
 
 
 def _claims_e2_v1(r: Json, test: Json, params: Json) -> str | None:
-    codec = ops.Codec(ops.params_from_json(params))
+    codec = Codec(params_from_json(params))
     if _e1_element(codec, test) != r["e1"]:
         return "Enc's E_1 is not the finding's ciphertext"
     if any(e != L_ERROR for e in r["errors"]):
@@ -134,14 +135,14 @@ def _claims_e2_v1(r: Json, test: Json, params: Json) -> str | None:
 
 
 def _claims_e3(r: Json, test: Json, params: Json) -> str | None:
-    codec = ops.Codec(ops.params_from_json(params))
+    codec = Codec(params_from_json(params))
     if _e1_element(codec, test) not in (r["c1"], r["c2"]):
         return "Enc's E_1 is neither C_1 nor C_2 of the finding"
     return None if r["relation"] == r["expected_relation"] else "L(C_1^a2 C_2^-a1) != a2*m1 - a1*m2"
 
 
 def _claims_e3_v1(r: Json, test: Json, params: Json) -> str | None:
-    codec = ops.Codec(ops.params_from_json(params))
+    codec = Codec(params_from_json(params))
     if [_e1_element(codec, test, 0), _e1_element(codec, test, 1)] != [r["c1"], r["c2"]]:
         return "Enc's E_1 is not (C_1, C_2) of the finding"
     if (r["error"], r["guessed_error"], r["alpha_combination_error"]) != (L_ERROR,) * 3:
@@ -150,7 +151,7 @@ def _claims_e3_v1(r: Json, test: Json, params: Json) -> str | None:
 
 
 def _claims_e4(r: Json, test: Json, params: Json) -> str | None:
-    codec = ops.Codec(ops.params_from_json(params))
+    codec = Codec(params_from_json(params))
     if test["op"] == "ResGen":
         k = next(i for i, sk in enumerate(r["sks"]) if codec.exponent(sk) == test["inputs"]["sk"])
         if [codec.element_in(x, "T") for x in test["outputs"]["response"]] != r["responses"][k]:
@@ -252,7 +253,7 @@ def _with_finding(g: Group, function: str, arguments: Json, build: Callable[[Any
     op, inputs, comment, flags, *extra = build(demo)
     g.op(op, inputs, comment, flags, intermediates={"finding": finding, **(extra[0] if extra else {})}, **options)
     test = g.tests[-1]
-    problem = CLAIMS[function](dejsonify(finding["result"]), test, ops.params_to_json(g.params))
+    problem = CLAIMS[function](dejsonify(finding["result"]), test, params_to_json(g.params))
     if problem:
         raise GeneratorError(f"{function} on {g.params.name}: {problem}")
     return demo
@@ -266,7 +267,7 @@ def errata_family(f: VectorFile, params: Params, lean: bool) -> None:
 
 
 def _paper_errata(f: VectorFile, params: Params) -> None:
-    c = ops.Codec(params)
+    c = Codec(params)
     g = f.group(params, Encoding(), "the printed equations on the paper's group (E1, E2, E5, E6)")
 
     def e1_dec(demo: Any) -> tuple[Any, ...]:
@@ -310,7 +311,7 @@ def _paper_errata(f: VectorFile, params: Params) -> None:
     _with_finding(g, "e6_negative_values", {"params": params.name}, e6_recover)
     if params.name == "paper-test":
         toy = findings.TOY_PAPER_PARAMS
-        tc = ops.Codec(toy)
+        tc = Codec(toy)
         toy_group = f.group(toy, Encoding(), "the review's smallest E1 counterexample: p = 23, q = 11, g = 4")
 
         def toy_dec(demo: Any) -> tuple[Any, ...]:
@@ -323,13 +324,13 @@ def _paper_errata(f: VectorFile, params: Params) -> None:
         _with_finding(toy_group, "e1_smallest_counterexample", {}, toy_dec)
 
 
-def _truth(codec: ops.Codec, demo: Any) -> Json:
+def _truth(codec: Codec, demo: Any) -> Json:
     """The context intermediates of a paper Dec test: the true sum and R, so E1's formula can be checked."""
     return {"plaintext_sums": [codec.message(demo.true_sum)], "r1_sum": format(demo.r1_sum, "x")}
 
 
 def _v1_errata(f: VectorFile, params: Params, lean: bool) -> None:
-    c = ops.Codec(params)
+    c = Codec(params)
     g = f.group(params, Encoding(), "findings checked on v1: what v1 fixes (E2, E3, E4 hardening) and what stays "
                 "outside the paper's model (E4, E5, E7), and Theorem 3")
     m1, m2 = 12345, 678
@@ -402,7 +403,7 @@ def _v1_errata(f: VectorFile, params: Params, lean: bool) -> None:
     _e7(g, c, params)
 
 
-def _e4(g: Group, c: ops.Codec, params: Params) -> None:
+def _e4(g: Group, c: Codec, params: Params) -> None:
     arguments = {"params": params.name, "rng": _seed(params, "E4"), "clients": "0x3", "dim": "0x3"}
 
     def check(demo: Any) -> tuple[Any, ...]:
@@ -423,7 +424,7 @@ def _e4(g: Group, c: ops.Codec, params: Params) -> None:
     _with_finding(g, "e4_crafted_challenge", arguments, answer, result=ACCEPTABLE)
 
 
-def _e7(g: Group, c: ops.Codec, params: Params) -> None:
+def _e7(g: Group, c: Codec, params: Params) -> None:
     arguments = {"params": params.name, "rng": _seed(params, "E7"), "clients": "0x3", "dim": "0x3"}
     finding, demo = call("e7_rerun_difference", arguments)
     modulus = params.message_modulus

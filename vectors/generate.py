@@ -12,11 +12,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import mpksa
 from mpksa.encoding import Encoding
 from mpksa.params import parameter_set
+from mpksa.wire.codec import Json
 
 from . import intermediates, schemas
 from .builder import (
@@ -28,10 +28,9 @@ from .builder import (
     VectorFile,
     canonical_json,
 )
-from .cases import FAMILIES, Scope
+from .families import FAMILIES, Scope
 from .transcripts import plans_for, walk
 
-Json = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,15 @@ this same function; only successful operations have them.
 
 from __future__ import annotations
 
-from typing import Any
 
 import gmpy2
 
 from mpksa import encoding as encoding_mod
 from mpksa import se
 from mpksa.encoding import Encoding
-from mpksa.ops import Codec
+from mpksa.wire.codec import Codec, Json
 from mpksa.params import PaperParams, Params, V1Params
 
-Json = dict[str, Any]
 
 
 def compute(params: Params, encoding: Encoding, op: str, inputs: Json, outputs: Json | None) -> Json:

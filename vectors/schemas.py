@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from mpksa.errors import ERROR_CLASSES
-from mpksa.ops import OPERATIONS
+from mpksa.wire.codec import Json
+from mpksa.wire.contract import OPERATIONS
 
 from .builder import MANIFEST_SCHEMA, OPERATION_SCHEMA, TRANSCRIPT_SCHEMA
 
-Json = dict[str, Any]
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 HEX = {"$ref": "#/$defs/hex"}
 INT = {"type": "integer"}

@@ -18,19 +18,17 @@ outcome `round-aborted` (E7).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from mpksa.encoding import Encoding
 from mpksa.messages import ServerKey
-from mpksa.ops import Codec
+from mpksa.wire.codec import Codec, Json
 from mpksa.params import Params
 from mpksa.randomness import RandomSource, exponent
 
 from .builder import INVALID, VALID, GeneratorError, run
 from .world import encrypt, gradient, seeded, segment_count
 
-Json = dict[str, Any]
 MODEL = b"MPKSA global model W, round 1"
 
 
@@ -185,8 +183,8 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
     whole = frozenset({"WholeRound"} | (set() if v1 else {"PaperDecryptionIncorrect"}))
     out: list[tuple[Encoding, RoundPlan]] = []
 
-    def add(plan: RoundPlan, enc: Encoding = encoding) -> None:
-        out.append((enc, plan))
+    def add(plan: RoundPlan, settings: Encoding = encoding) -> None:
+        out.append((settings, plan))
 
     def ids(n: int) -> tuple[int, ...]:
         return tuple(range(1, n + 1))
@@ -226,7 +224,7 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
                       "ciphertext too: the masks no longer cancel and Dec refuses the L input",
                       frozenset({"DropoutAfterUpload", "LInputNotOne"}), ids(4), ids(4), 4,
                       dropped_after_upload=(3,), drop_ciphertext=True, failure=("Dec", "l-input-not-one-mod-n")))
-        limit = Encoding(encoding.frac_bits, encoding.clip, encoding.weight_max, 3)
+        limit = replace(encoding, max_clients=3)
         top, bottom = float(limit.clip), -float(limit.clip)
         add(RoundPlan("slot-limit-high", "max_clients = 3, |S| = 3, every value +clip: slot sums at |S|*2V",
                       whole | {"SlotLimit"}, ids(3), ids(3), 4, updates={i: [top] * 4 for i in ids(3)}), limit)
@@ -237,10 +235,10 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
                       frozenset({"SlotOverflow", "WholeRound"}), ids(4), ids(4), 4,
                       updates={i: [top] * 4 for i in ids(4)}, failure=("Decode", "slot-overflow")), limit)
         if rich:
-            weighted = Encoding(encoding.frac_bits, encoding.clip, 4, encoding.max_clients)
+            weighted = replace(encoding, weight_max=4)
             add(RoundPlan("weighted", "weights |D_i| = 1, 3, 4 carried in the weight slot (Eq. (1))",
                           whole | {"Weighted"}, ids(3), ids(3), 4, weights={1: 1, 2: 3, 3: 4}), weighted)
-            from .cases import single_slot_encoding
+            from .families import single_slot_encoding
 
             add(RoundPlan("single-slot", "an encoding with k = 1: one segment per value",
                           whole | {"SingleSlotSegment", "MultiSegment"}, ids(2), ids(2), 2),

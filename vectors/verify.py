@@ -31,12 +31,13 @@ from jsonschema.exceptions import SchemaError
 from mpksa import ops
 from mpksa.errors import MpksaError
 from mpksa.params import PARAMETER_SET_NAMES, parameter_set
+from mpksa.wire.codec import Codec, Json
+from mpksa.wire.contract import encoding_from_json, params_from_json, params_to_json
 
 from . import files, intermediates
 from .builder import MANIFEST_SCHEMA, canonical_json
 from .flags import FLAGS
 
-Json = dict[str, Any]
 SERVER_OPERATIONS = frozenset({"SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode"})
 SKIPPED = {"manifest.json"}
 
@@ -189,8 +190,8 @@ def _check_ids_and_flags(relative: str, data: Json, tests: list[Json], report: R
 def _check_group(where: str, data: Json, group: Json, report: Report) -> bool:
     """The group's params parse, match the file's profile, and equal the named parameter set."""
     try:
-        params = ops.params_from_json(group["params"])
-        ops.encoding_from_json(group["encoding"])
+        params = params_from_json(group["params"])
+        encoding_from_json(group["encoding"])
     except MpksaError as exc:
         report.add(where, f"params or encoding do not parse: {exc}")
         return False
@@ -198,7 +199,7 @@ def _check_group(where: str, data: Json, group: Json, report: Report) -> bool:
         report.add(where, f"params profile {params.profile} differs from the file's {data['profile']}")
     toy = all("ToyGroup" in t["flags"] for t in group["tests"])
     if params.name in PARAMETER_SET_NAMES:
-        if ops.params_to_json(parameter_set(params.name)) != group["params"]:
+        if params_to_json(parameter_set(params.name)) != group["params"]:
             report.add(where, f"params named {params.name} differ from that parameter set")
         if params.name != data["parameterSet"] and not toy:
             report.add(where, f"params {params.name} in a file of parameter set {data['parameterSet']}")
@@ -248,8 +249,8 @@ def _check_operation(at: str, profile: str, group: Json, test: Json, report: Rep
 
 
 def _check_intermediates(at: str, profile: str, group: Json, test: Json, report: Report) -> None:
-    params = ops.params_from_json(group["params"])
-    encoding = ops.encoding_from_json(group["encoding"])
+    params = params_from_json(group["params"])
+    encoding = encoding_from_json(group["encoding"])
     stored: Json = test.get("intermediates", {})
     derived = intermediates.compute(params, encoding, test["op"], test["inputs"], test.get("outputs"))
     for key, value in derived.items():
@@ -276,7 +277,7 @@ def _lambda(x: int, p: int) -> int:
 
 def _check_plaintext_sums(params, encoding, profile, group, test) -> str | None:
     """v1: Dec returns exactly the plaintext sums. paper: it returns what E1's formula predicts."""
-    codec = ops.Codec(params)
+    codec = Codec(params)
     plain = [codec.message_in(m, "plaintext_sums") for m in test["intermediates"]["plaintext_sums"]]
     got = [codec.message_in(m, "sums") for m in test.get("outputs", {}).get("sums", [])]
     if params.profile == "v1":
@@ -307,7 +308,7 @@ def _check_clients(params, encoding, profile, group, test) -> str | None:
     if quantized is None or weights is None or len(quantized) != len(weights):
         return "clients_quantized and clients_weights must come together, one entry per client"
     modulus = params.message_modulus
-    codec = ops.Codec(params)
+    codec = Codec(params)
     columns = None
     for q, w in zip(quantized, weights):
         answer = ops.handle(_request(profile, group, "Encode", {"quantized": q, "weight": w}))
@@ -329,7 +330,7 @@ def _check_clients(params, encoding, profile, group, test) -> str | None:
 def _check_packed(params, encoding, profile, group, test) -> str | None:
     values = test["intermediates"]["packed_values"]
     a = [int(x, 16) for x in test["inputs"]["a"]]
-    total = ops.Codec(params).message_in(test["inputs"]["total"], "total")
+    total = Codec(params).message_in(test["inputs"]["total"], "total")
     if sum(x * y for x, y in zip(a, values)) != total:
         return "total is not sum a_i * packed_values_i"
     return None if test.get("outputs", {}).get("values") == values else "Recover does not return the packed values"
@@ -340,14 +341,14 @@ def _pk_of(params, codec, exponent_hex: str) -> str:
 
 
 def _check_sybil(params, encoding, profile, group, test) -> str | None:
-    codec = ops.Codec(params)
+    codec = Codec(params)
     pk = _pk_of(params, codec, test["intermediates"]["sybil_sk"])
     keys = [e["pk"] for e in test["inputs"].get("public_keys", [])] + test["inputs"].get("announced", [])
     return None if pk in keys else "g^sybil_sk is not among the keys of S"
 
 
 def _check_forger(params, encoding, profile, group, test) -> str | None:
-    codec = ops.Codec(params)
+    codec = Codec(params)
     g_x = codec.element_in(_pk_of(params, codec, test["intermediates"]["forger_x"]), "g^x")
     pk_i = codec.element_in(test["inputs"]["pk_i"], "pk_i")
     forged = codec.element(pk_i * g_x % params.group_modulus)

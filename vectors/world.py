@@ -16,12 +16,11 @@ from mpksa import agg as agg_mod
 from mpksa import aggpkgen, chelgen, resgen
 from mpksa.encoding import Encoding
 from mpksa.messages import Aggregate, Ciphertext, KeyPair, ServerKey
-from mpksa.ops import Codec, nbytes
+from mpksa.wire.codec import Codec, Json, nbytes
 from mpksa.params import Params
 from mpksa.profiles import profile_of
 from mpksa.randomness import RandomSource, RecordingRandom, SeededRandom, exponent
 
-Json = dict
 
 
 def seed_text(*labels: str) -> str:

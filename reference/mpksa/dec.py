@@ -39,18 +39,22 @@ def dec_paper(params: PaperParams, key: ServerKey, aggregate: Aggregate) -> tupl
     p, p2 = params.p, params.p2
     d_over_t = aggregate.d[0] * gmpy2.invert(aggregate.t[0], p) % p
     return tuple(
-        l_function(int(e * gmpy2.powmod(d_over_t, -alpha, p2) % p2), p)
+        l_function(int(e * gmpy2.powmod_sec(gmpy2.invert(d_over_t, p2), alpha, p2) % p2), p)
         for e, alpha in zip(aggregate.e_agg, key.alphas)
     )
 
 
 def dec_v1(params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
-    """Review C.5: M_j = L(E_Agg,j * (d_j * T_j^{-1})^{-alpha} mod n^2), all mod n^2."""
+    """Review C.5: M_j = L(E_Agg,j * (d_j * T_j^{-1})^{-alpha} mod n^2), all mod n^2.
+
+    (d_j * T_j^{-1})^{-alpha} is computed as (T_j * d_j^{-1})^alpha: a positive secret exponent,
+    in constant time.
+    """
     check_length(key.alphas, 1, "alpha")
     check_length(aggregate.d, len(aggregate.e_agg), "d")
     check_aggregate(params, key, aggregate, len(aggregate.e_agg))
     n, n2, alpha = params.n, params.n2, key.alphas[0]
     return tuple(
-        l_function(int(e * gmpy2.powmod(d * gmpy2.invert(t, n2) % n2, -alpha, n2) % n2), n)
+        l_function(int(e * gmpy2.powmod_sec(t * gmpy2.invert(d, n2) % n2, alpha, n2) % n2), n)
         for e, d, t in zip(aggregate.e_agg, aggregate.d, aggregate.t)
     )

@@ -26,8 +26,8 @@ def enc_paper(params: PaperParams, betas: Sequence[int], pk_s: int, hats: Sequen
     check_group_element(params, pk_s, "pk_S")
     p, p2 = params.p, params.p2
     r1, r2 = exponent(params.q, rng), exponent(params.q, rng)
-    e1 = tuple(int(gmpy2.powmod(p + 1, m, p2) * gmpy2.powmod(b, r1, p2) % p2) for m, b in zip(hats, betas))
-    e2 = (int(gmpy2.powmod(params.g, r2, p)), int(gmpy2.powmod(params.g, r1, p) * gmpy2.powmod(pk_s, r2, p) % p))
+    e1 = tuple(int(gmpy2.powmod(p + 1, m, p2) * gmpy2.powmod_sec(b, r1, p2) % p2) for m, b in zip(hats, betas))
+    e2 = (int(gmpy2.powmod_sec(params.g, r2, p)), int(gmpy2.powmod_sec(params.g, r1, p) * gmpy2.powmod_sec(pk_s, r2, p) % p))
     return Ciphertext(e1, (e2,))
 
 
@@ -47,6 +47,6 @@ def enc_v1(params: V1Params, beta: int, pk_s: int, segments: Sequence[int],
         if not 0 <= m < n:
             raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
         r1, r2 = exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)
-        e1.append(int((1 + m * n) * gmpy2.powmod(beta, r1, n2) % n2))
-        e2.append((int(gmpy2.powmod(g, r2, n2)), int(gmpy2.powmod(g, r1, n2) * gmpy2.powmod(pk_s, r2, n2) % n2)))
+        e1.append(int((1 + m * n) * gmpy2.powmod_sec(beta, r1, n2) % n2))
+        e2.append((int(gmpy2.powmod_sec(g, r2, n2)), int(gmpy2.powmod_sec(g, r1, n2) * gmpy2.powmod_sec(pk_s, r2, n2) % n2)))
     return Ciphertext(tuple(e1), tuple(e2))

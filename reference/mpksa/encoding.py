@@ -70,6 +70,10 @@ class Encoding:
             raise ParameterError(f"a {self.slot_bits}-bit slot does not fit a {modulus_bits}-bit modulus")
         return k
 
+    def segment_count(self, dim: int, modulus_bits: int) -> int:
+        """u = ceil((dim + 1) / k): the dim weighted values and the weight (Eq. (1)), k per segment (Sec. 3.4)."""
+        return -(-(dim + 1) // self.slots_per_segment(modulus_bits))
+
 
 def finite_value(x: object, index: int) -> float:
     """A gradient value as binary64: a real number, finite, within the float range."""
@@ -80,38 +84,38 @@ def finite_value(x: object, index: int) -> float:
     return float(x)
 
 
-def quantize(values: Sequence[float], enc: Encoding, clip: bool = True) -> list[int]:
+def quantize(values: Sequence[float], encoding: Encoding, clip: bool = True) -> list[int]:
     """q = round_half_even(x * 2^f), clipped to [-q_max, q_max] when `clip`, else refused."""
     out = []
     for index, value in enumerate(values):
         x = finite_value(value, index)
-        if abs(x) > enc.clip and not clip:
-            raise QuantizationRangeError(f"value[{index}] = {x!r} lies outside [-{enc.clip}, {enc.clip}]")
-        x = max(-enc.clip, min(enc.clip, x))
-        out.append(max(-enc.q_max, min(enc.q_max, round(math.ldexp(x, enc.frac_bits)))))
+        if abs(x) > encoding.clip and not clip:
+            raise QuantizationRangeError(f"value[{index}] = {x!r} lies outside [-{encoding.clip}, {encoding.clip}]")
+        x = max(-encoding.clip, min(encoding.clip, x))
+        out.append(max(-encoding.q_max, min(encoding.q_max, round(math.ldexp(x, encoding.frac_bits)))))
     return out
 
 
-def weigh(quantized: Sequence[int], weight: int, enc: Encoding) -> list[int]:
+def weigh(quantized: Sequence[int], weight: int, encoding: Encoding) -> list[int]:
     """Eq. (1) carried in the data: (w*q_1, ..., w*q_d, w); the server divides by sum of w."""
-    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= enc.weight_max:
-        raise QuantizationRangeError(f"weight = {weight!r} must be an integer in [1, {enc.weight_max}]")
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= encoding.weight_max:
+        raise QuantizationRangeError(f"weight = {weight!r} must be an integer in [1, {encoding.weight_max}]")
     for index, q in enumerate(quantized):
         if isinstance(q, bool) or not isinstance(q, int):
             raise MalformedInputError(f"quantized[{index}] = {q!r} must be an integer")
-        if not -enc.q_max <= q <= enc.q_max:
-            raise QuantizationRangeError(f"quantized[{index}] = {q} lies outside [-{enc.q_max}, {enc.q_max}]")
+        if not -encoding.q_max <= q <= encoding.q_max:
+            raise QuantizationRangeError(f"quantized[{index}] = {q} lies outside [-{encoding.q_max}, {encoding.q_max}]")
     return [weight * q for q in quantized] + [weight]
 
 
-def offset(values: Sequence[int], enc: Encoding) -> list[int]:
+def offset(values: Sequence[int], encoding: Encoding) -> list[int]:
     """E6 fix: v + V in [0, 2V]."""
-    return [v + enc.value_bound for v in values]
+    return [v + encoding.value_bound for v in values]
 
 
-def radix_vector(enc: Encoding, k: int) -> list[int]:
+def radix_vector(encoding: Encoding, k: int) -> list[int]:
     """The super-increasing vector a = (1, 2^b, 2^{2b}, ..., 2^{(k-1)b})."""
-    return [1 << (enc.slot_bits * t) for t in range(k)]
+    return [1 << (encoding.slot_bits * t) for t in range(k)]
 
 
 def check_super_increasing(a: Sequence[int], bound: int, modulus: int) -> None:
@@ -151,42 +155,46 @@ def recover(total: int, a: Sequence[int]) -> list[int]:
     return out
 
 
-def pack_segments(values: Sequence[int], enc: Encoding, k: int) -> list[int]:
+def pack_segments(values: Sequence[int], encoding: Encoding, k: int) -> list[int]:
     """Split into segments of k slots and pack each by Eq. (2) with a = radix_vector."""
-    return [pack(chunk, radix_vector(enc, len(chunk))) for chunk in segments(values, k)]
+    return [pack(chunk, radix_vector(encoding, len(chunk))) for chunk in segments(values, k)]
 
 
-def unpack_segments(sums: Sequence[int], enc: Encoding, count: int, k: int) -> list[int]:
-    """Algorithm 2 on each segment sum; `count` slots in all, the last segment may be short."""
-    lengths = [len(chunk) for chunk in segments(range(count), k)]
-    if len(sums) != len(lengths):
-        raise DimensionMismatchError(f"{len(sums)} segment sums, expected {len(lengths)} for {count} slots")
-    return [v for total, k_j in zip(sums, lengths) for v in recover(total, radix_vector(enc, k_j))]
+def unpack_segments(sums: Sequence[int], encoding: Encoding, count: int, k: int) -> list[int]:
+    """Algorithm 2 on each segment sum; `count` slots in all, the last segment may be short.
+
+    The number of sums is checked before anything is sized by `count`, a received value.
+    """
+    u = -(-count // k)
+    if len(sums) != u:
+        raise DimensionMismatchError(f"{len(sums)} segment sums, expected {u} for {count} slots")
+    lengths = [k] * (u - 1) + [count - k * (u - 1)] if u else []
+    return [v for total, k_j in zip(sums, lengths) for v in recover(total, radix_vector(encoding, k_j))]
 
 
-def encode_v1(quantized: Sequence[int], weight: int, enc: Encoding, modulus_bits: int) -> list[int]:
+def encode_v1(quantized: Sequence[int], weight: int, encoding: Encoding, modulus_bits: int) -> list[int]:
     """Client side of `v1`: weigh, offset by V, pack into segments of k slots."""
-    return pack_segments(offset(weigh(quantized, weight, enc), enc), enc, enc.slots_per_segment(modulus_bits))
+    return pack_segments(offset(weigh(quantized, weight, encoding), encoding), encoding, encoding.slots_per_segment(modulus_bits))
 
 
-def decode_v1(sums: Sequence[int], enc: Encoding, clients: int, dim: int, modulus_bits: int) -> tuple[list[int], int]:
+def decode_v1(sums: Sequence[int], encoding: Encoding, clients: int, dim: int, modulus_bits: int) -> tuple[list[int], int]:
     """Server side of `v1`: unpack, check every slot sum, remove |S|*V.
 
     Returns (sum_i w_i*q_i per coordinate, sum_i w_i).
     """
-    if clients > enc.max_clients:
-        raise SlotOverflowError(f"|S| = {clients} exceeds max_clients = {enc.max_clients}")
-    slots = unpack_segments(sums, enc, dim + 1, enc.slots_per_segment(modulus_bits))
-    limit = clients * 2 * enc.value_bound
+    if clients > encoding.max_clients:
+        raise SlotOverflowError(f"|S| = {clients} exceeds max_clients = {encoding.max_clients}")
+    slots = unpack_segments(sums, encoding, dim + 1, encoding.slots_per_segment(modulus_bits))
+    limit = clients * 2 * encoding.value_bound
     for index, s in enumerate(slots):
         if not 0 <= s <= limit:
             raise SlotOverflowError(f"slot[{index}] = {s} lies outside [0, |S|*2V = {limit}]")
-    values = [s - clients * enc.value_bound for s in slots]
-    if not clients <= values[dim] <= clients * enc.weight_max:
-        raise SlotOverflowError(f"weight sum {values[dim]} lies outside [|S|, |S|*weight_max] = [{clients}, {clients * enc.weight_max}]")
+    values = [s - clients * encoding.value_bound for s in slots]
+    if not clients <= values[dim] <= clients * encoding.weight_max:
+        raise SlotOverflowError(f"weight sum {values[dim]} lies outside [|S|, |S|*weight_max] = [{clients}, {clients * encoding.weight_max}]")
     return values[:dim], values[dim]
 
 
-def average(weighted_sums: Sequence[int], weight_sum: int, enc: Encoding) -> list[float]:
+def average(weighted_sums: Sequence[int], weight_sum: int, encoding: Encoding) -> list[float]:
     """Eq. (1): sum_i w_i*x_i / sum_i w_i, undoing the 2^f scale."""
-    return [math.ldexp(s / weight_sum, -enc.frac_bits) for s in weighted_sums]
+    return [math.ldexp(s / weight_sum, -encoding.frac_bits) for s in weighted_sums]

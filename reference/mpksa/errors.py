@@ -8,16 +8,18 @@ their own exceptions onto it.
 from __future__ import annotations
 
 _HEX_PREVIEW = 24
+_REPR_PREVIEW = 48
 
 
 def show(value: object) -> str:
-    """A short, public rendering of a value for an error message."""
+    """A short rendering of a public value for an error message: long values are cut."""
     if isinstance(value, int) and not isinstance(value, bool):
         text = format(abs(value), "x")
         if len(text) > _HEX_PREVIEW:
             text = f"{text[:8]}...{text[-8:]} ({value.bit_length()} bits)"
         return ("-0x" if value < 0 else "0x") + text
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= _REPR_PREVIEW else f"{text[:_REPR_PREVIEW]}... ({len(text)} characters)"
 
 
 class MpksaError(Exception):

@@ -12,4 +12,4 @@ from .randomness import SYSTEM_RANDOM, RandomSource, exponent
 def key_gen(params: Params, rng: RandomSource = SYSTEM_RANDOM) -> KeyPair:
     """sk_i at random, pk_i = g^{sk_i} (mod p in `paper`, mod n^2 in `v1`)."""
     sk = exponent(params.exponent_bound, rng)
-    return KeyPair(sk, int(gmpy2.powmod(params.g, sk, params.group_modulus)))
+    return KeyPair(sk, int(gmpy2.powmod_sec(params.g, sk, params.group_modulus)))

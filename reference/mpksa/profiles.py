@@ -1,7 +1,7 @@
-"""The two profiles as implementations of the same operations (VDAF style).
+"""The profiles as implementations of the same operations (VDAF style).
 
-`run_round` (round.py) is written once against `Profile`; `PAPER` and `V1`
-plug in the parts where the printed scheme and the corrected one differ.
+`run_round` (round.py) is written once against `Profile`; `PAPER` and `V1` plug in the parts
+where the printed scheme and the corrected one differ.
 """
 
 from __future__ import annotations
@@ -9,28 +9,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from . import dec, enc, encoding, sysgen
-from .encoding import Encoding
+from .dec import dec_paper, dec_v1
+from .enc import enc_paper, enc_v1
+from .encoding import Encoding, decode_v1, encode_v1, pack_segments, unpack_segments, weigh
 from .messages import Aggregate, Ciphertext, ServerKey
-from .params import Params
+from .params import PaperParams, Params, V1Params
 from .randomness import RandomSource
+from .sysgen import sys_gen_paper, sys_gen_v1
 from .validate import check_length
 
 
 class Profile(Protocol):
+    """The operations of Algorithm 1 that differ between profiles."""
+
     name: str
 
-    def sys_gen(self, params: Params, u: int, rng: RandomSource) -> ServerKey: ...
+    def sys_gen(self, params: Params, u: int, rng: RandomSource) -> ServerKey:
+        """The server's key for u segments."""
+        ...
 
-    def encode(self, quantized: Sequence[int], weight: int, enc_: Encoding, params: Params) -> list[int]: ...
+    def encode(self, quantized: Sequence[int], weight: int, encoding: Encoding, params: Params) -> list[int]:
+        """A client's quantized update and weight as the messages m_ij to encrypt."""
+        ...
 
     def enc(self, params: Params, key: ServerKey, pk_s: int, segments: Sequence[int],
-            rng: RandomSource) -> Ciphertext: ...
+            rng: RandomSource) -> Ciphertext:
+        """Enc of one client's messages under beta and pk_S."""
+        ...
 
-    def dec(self, params: Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]: ...
+    def dec(self, params: Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+        """The segment sums from the aggregate."""
+        ...
 
-    def decode(self, sums: Sequence[int], enc_: Encoding, clients: int, dim: int,
-               params: Params) -> tuple[list[int], int]: ...
+    def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
+               params: Params) -> tuple[list[int], int]:
+        """(sum_i w_i*q_i per coordinate, sum_i w_i) from the segment sums."""
+        ...
 
 
 class PaperProfile:
@@ -38,21 +52,23 @@ class PaperProfile:
 
     name = "paper"
 
-    def sys_gen(self, params, u, rng):
-        return sysgen.sys_gen_paper(params, u, rng)
+    def sys_gen(self, params: PaperParams, u: int, rng: RandomSource) -> ServerKey:
+        return sys_gen_paper(params, u, rng)
 
-    def encode(self, quantized, weight, enc_, params):
-        k = enc_.slots_per_segment(params.modulus_bits)
-        return encoding.pack_segments(encoding.weigh(quantized, weight, enc_), enc_, k)
+    def encode(self, quantized: Sequence[int], weight: int, encoding: Encoding, params: PaperParams) -> list[int]:
+        k = encoding.slots_per_segment(params.modulus_bits)
+        return pack_segments(weigh(quantized, weight, encoding), encoding, k)
 
-    def enc(self, params, key, pk_s, segments, rng):
-        return enc.enc_paper(params, key.betas, pk_s, segments, rng)
+    def enc(self, params: PaperParams, key: ServerKey, pk_s: int, segments: Sequence[int],
+            rng: RandomSource) -> Ciphertext:
+        return enc_paper(params, key.betas, pk_s, segments, rng)
 
-    def dec(self, params, key, aggregate):
-        return dec.dec_paper(params, key, aggregate)
+    def dec(self, params: PaperParams, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+        return dec_paper(params, key, aggregate)
 
-    def decode(self, sums, enc_, clients, dim, params):
-        values = encoding.unpack_segments(sums, enc_, dim + 1, enc_.slots_per_segment(params.modulus_bits))
+    def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
+               params: PaperParams) -> tuple[list[int], int]:
+        values = unpack_segments(sums, encoding, dim + 1, encoding.slots_per_segment(params.modulus_bits))
         return values[:dim], values[dim]
 
 
@@ -61,21 +77,23 @@ class V1Profile:
 
     name = "v1"
 
-    def sys_gen(self, params, u, rng):
-        return sysgen.sys_gen_v1(params, rng)
+    def sys_gen(self, params: V1Params, u: int, rng: RandomSource) -> ServerKey:
+        return sys_gen_v1(params, rng)
 
-    def encode(self, quantized, weight, enc_, params):
-        return encoding.encode_v1(quantized, weight, enc_, params.modulus_bits)
+    def encode(self, quantized: Sequence[int], weight: int, encoding: Encoding, params: V1Params) -> list[int]:
+        return encode_v1(quantized, weight, encoding, params.modulus_bits)
 
-    def enc(self, params, key, pk_s, segments, rng):
+    def enc(self, params: V1Params, key: ServerKey, pk_s: int, segments: Sequence[int],
+            rng: RandomSource) -> Ciphertext:
         check_length(key.betas, 1, "beta")
-        return enc.enc_v1(params, key.betas[0], pk_s, segments, rng)
+        return enc_v1(params, key.betas[0], pk_s, segments, rng)
 
-    def dec(self, params, key, aggregate):
-        return dec.dec_v1(params, key, aggregate)
+    def dec(self, params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+        return dec_v1(params, key, aggregate)
 
-    def decode(self, sums, enc_, clients, dim, params):
-        return encoding.decode_v1(sums, enc_, clients, dim, params.modulus_bits)
+    def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
+               params: V1Params) -> tuple[list[int], int]:
+        return decode_v1(sums, encoding, clients, dim, params.modulus_bits)
 
 
 PAPER = PaperProfile()

@@ -75,17 +75,22 @@ class ReplayRandom:
     def randrange(self, low: int, high: int) -> int:
         value = self._take()
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value < high:
-            raise MalformedInputError(f"replayed value {show(value)} is not in [{show(low)}, {show(high)})")
+            raise MalformedInputError(f"replayed value number {self._next} is not an integer in [{show(low)}, {show(high)})")
         return value
 
     def token_bytes(self, n: int) -> bytes:
         value = self._take()
         if not isinstance(value, bytes) or len(value) != n:
-            raise MalformedInputError(f"replayed value {value!r} is not {n} bytes")
+            raise MalformedInputError(f"replayed value number {self._next} is not {n} bytes")
         return value
 
     def exhausted(self) -> bool:
         return self._next == len(self._values)
+
+    def check_all_used(self, what: str) -> None:
+        """Refuse leftovers: a request that gives more values than the operation draws is malformed."""
+        if not self.exhausted():
+            raise MalformedInputError(f"more {what} values were given than the operation uses")
 
 
 class RecordingRandom:

@@ -14,6 +14,6 @@ def res_gen(params: Params, challenge: Sequence[int], sk_i: int) -> tuple[int, .
     """T_ij = R_j^{sk_i} (mod p in `paper`, mod n^2 in `v1`)."""
     check_exponent(params, sk_i, "sk_i")
     return tuple(
-        int(gmpy2.powmod(check_group_element(params, r, f"R_{j}"), sk_i, params.group_modulus))
+        int(gmpy2.powmod_sec(check_group_element(params, r, f"R_{j}"), sk_i, params.group_modulus))
         for j, r in enumerate(challenge)
     )

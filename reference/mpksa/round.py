@@ -1,6 +1,8 @@
 """Algorithm 1: one round of secure aggregation over a set of clients.
 
 Read top to bottom, this is the protocol: who computes what, and what is sent.
+Every message passes a `Network`; the honest one delivers it unchanged, an attack
+demonstration (`mpksa.findings`) records and substitutes.
 Dropouts before S is fixed are simply clients left out of `online` (Theorem 4).
 A client of S that drops out after upload aborts the round (finding E7): re-run
 it with fresh randomness.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from .aggpkgen import agg_pk_gen, check_pk_s
 from .agg import agg
@@ -32,6 +35,40 @@ class Client:
     keys: KeyPair
     update: Sequence[float]
     weight: int = 1
+
+
+T = TypeVar("T")
+
+
+class Network(Protocol):
+    """What carries every message of Algorithm 1 between the server and client `client_id`.
+
+    `name` says which message it is. To a client: "pk_S", "announced pk" (the keys of S, with
+    `announce_keys`), "W*" (the sealed model), "R" (the challenge), "announced g^r2" (every
+    g^{r_kj2}, with `announce_challenge`). To the server: "E" (the upload, a `Ciphertext`) and
+    "T" (the response). Each call returns what arrives.
+    """
+
+    def to_client(self, client_id: int, name: str, value: T) -> T:
+        """The server sends `value` to the client; returns what the client receives."""
+        ...
+
+    def to_server(self, client_id: int, name: str, value: T) -> T:
+        """The client sends `value` to the server; returns what the server receives."""
+        ...
+
+
+class HonestNetwork:
+    """Delivers every message unchanged: the paper's model."""
+
+    def to_client(self, client_id: int, name: str, value: T) -> T:
+        return value
+
+    def to_server(self, client_id: int, name: str, value: T) -> T:
+        return value
+
+
+HONEST_NETWORK = HonestNetwork()
 
 
 @dataclass(frozen=True)
@@ -67,10 +104,13 @@ class RoundResult:
 
 
 def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients: Sequence[Client],
-              online: Iterable[int], *, model: bytes = b"", round_id: int = 0,
+              online: Iterable[int], *, model: bytes | None = b"", round_id: int = 0,
               dropped_after_upload: Iterable[int] = (), hardening: Hardening = Hardening(),
-              rng: RandomSource = SYSTEM_RANDOM) -> RoundResult:
-    """One iteration of the while loop of Algorithm 1 (lines 3 to 17)."""
+              network: Network = HONEST_NETWORK, rng: RandomSource = SYSTEM_RANDOM) -> RoundResult:
+    """One iteration of the while loop of Algorithm 1 (lines 3 to 17).
+
+    `model=None` leaves out the model's delivery (SE and DSE, and the nonces they draw).
+    """
     profile = profile_of(params)
     registered = {c.client_id: c for c in clients}
     s = tuple(online)
@@ -86,31 +126,39 @@ def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients
     pk_s = agg_pk_gen(params, [(i, registered[i].keys.pk) for i in s])
     if len(s) > encoding.max_clients:
         raise SlotOverflowError(f"|S| = {len(s)} exceeds max_clients = {encoding.max_clients}")
-    announced = [registered[i].keys.pk for i in s] if hardening.announce_keys else None
-    sealed = {i: se(params, registered[i].keys.pk, server_key.alphas[0], model, round_id, i, rng) for i in s}
+    announced_keys = [registered[i].keys.pk for i in s] if hardening.announce_keys else None
+    sealed = {} if model is None else {
+        i: se(params, registered[i].keys.pk, server_key.alphas[0], model, round_id, i, rng) for i in s}
 
-    # Lines 5 to 11, each client: check pk_S, DSE, quantize, pack (Eq. (2)), Enc.
-    quantized, uploads = {}, {}
+    # Lines 5 to 11, each client: check pk_S, DSE, quantize, pack (Eq. (2)), Enc; then upload.
+    quantized, own_g_r2, uploads = {}, {}, {}
     for i in s:
         me = registered[i]
-        check_pk_s(params, pk_s, me.keys.pk, announced)
-        dse(params, server_key.betas[0], me.keys.sk, sealed[i], round_id, i)
+        my_pk_s = network.to_client(i, "pk_S", pk_s)
+        my_keys = None if announced_keys is None else network.to_client(i, "announced pk", announced_keys)
+        check_pk_s(params, my_pk_s, me.keys.pk, my_keys)
+        if model is not None:
+            dse(params, server_key.betas[0], me.keys.sk, network.to_client(i, "W*", sealed[i]), round_id, i)
         quantized[i] = quantize(me.update, encoding)
         hats = profile.encode(quantized[i], me.weight, encoding, params)
-        uploads[i] = profile.enc(params, server_key, pk_s, hats, rng)
+        upload = profile.enc(params, server_key, my_pk_s, hats, rng)
+        own_g_r2[i] = [a for a, _ in upload.e2]
+        uploads[i] = network.to_server(i, "E", upload)
 
     # Lines 13 and 14, server: ChelGen. A client of S that is gone now aborts the round.
     gone = sorted(set(dropped_after_upload) & set(s))
     if gone:
         raise RoundAbortedError(f"clients {gone} dropped out after upload; re-run the round with fresh randomness")
     challenge = chel_gen(params, [uploads[i] for i in s])
+    announced_g_r2 = [[a for a, _ in uploads[k].e2] for k in s] if hardening.announce_challenge else None
 
-    # Lines 15 and 16, each client: ResGen.
+    # Lines 15 and 16, each client: ResGen; the server receives the responses.
     responses = {}
     for i in s:
-        if hardening.announce_challenge:
-            check_challenge(params, challenge, [[a for a, _ in uploads[k].e2] for k in s], [a for a, _ in uploads[i].e2])
-        responses[i] = res_gen(params, challenge, registered[i].keys.sk)
+        my_challenge = network.to_client(i, "R", challenge)
+        if announced_g_r2 is not None:
+            check_challenge(params, my_challenge, network.to_client(i, "announced g^r2", announced_g_r2), own_g_r2[i])
+        responses[i] = network.to_server(i, "T", res_gen(params, my_challenge, registered[i].keys.sk))
 
     # Line 17, server: Agg, Dec, Algorithm 2.
     aggregate = agg(params, [uploads[i] for i in s], [responses[i] for i in s])

@@ -36,7 +36,7 @@ def se(params: Params, pk_i: int, alpha: int, model: bytes, round_id: int, clien
     """W_i* = nonce || AES-256-GCM_{key_i}(W) || tag, key_i = H(pk_i^alpha)."""
     check_group_element(params, pk_i, f"pk_{client_id}")
     check_exponent(params, alpha, "alpha")
-    key = symmetric_key(params, int(gmpy2.powmod(pk_i, alpha, params.group_modulus)))
+    key = symmetric_key(params, int(gmpy2.powmod_sec(pk_i, alpha, params.group_modulus)))
     nonce = rng.token_bytes(NONCE_BYTES)
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
     cipher.update(associated_data(params, round_id, client_id))
@@ -50,7 +50,7 @@ def dse(params: Params, beta: int, sk_i: int, sealed: bytes, round_id: int, clie
         raise MalformedInputError(f"W_i* must be at least {NONCE_BYTES + TAG_BYTES} bytes")
     check_group_element(params, beta, "beta")
     check_exponent(params, sk_i, "sk_i")
-    key = symmetric_key(params, int(gmpy2.powmod(beta, sk_i, params.group_modulus)))
+    key = symmetric_key(params, int(gmpy2.powmod_sec(beta, sk_i, params.group_modulus)))
     nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
     cipher.update(associated_data(params, round_id, client_id))

@@ -9,8 +9,9 @@ window.MathJax = {
   },
   options: {
     ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex"
+    processHtmlClass: "arithmatex|md-nav__link|md-ellipsis"
   }
 };
+// The table of contents repeats headings that hold math: typeset it too.
 // Pages load in full (no instant navigation), so MathJax typesets each page on startup.
 

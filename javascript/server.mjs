@@ -1,6 +1,6 @@
 // The JSON-lines protocol mpksa-conformance/1 (spec 9.3) around the `v1` operations of wire.mjs.
 //
-//   mpksa conformance run --impl 'node conformance/examples/js/server.mjs' --profile v1
+//   mpksa conformance run --impl 'node javascript/server.mjs' --profile v1
 //
 // One line in, one line out, in request order; stdout carries nothing else, logs go to stderr.
 import { createInterface } from "node:readline";
@@ -13,7 +13,7 @@ export function capabilities() {
   return {
     type: "capabilities",
     protocol: PROTOCOL,
-    name: "mpksa-js-v1 0.1 (conformance/examples/js)",
+    name: "mpksa-js-v1 0.1 (javascript)",
     profiles: ["v1"],
     parameterSets: "*",
     operations: [...OPERATION_NAMES],

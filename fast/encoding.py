@@ -10,7 +10,6 @@ runs per parameter. Encodings whose slots do not fit 63 bits (very large `frac_b
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,64 +29,53 @@ _BATCH_SLOTS = 1 << 20
 _WORD_BITS = 63
 
 
-@dataclass(frozen=True)
-class FastEncoding(Encoding):
-    """The encoding settings of spec 4.1 (shared with the reference: they are parameters, not
-    algorithm), plus the choice between the vectorized and the exact path."""
-
-    @property
-    def vectorized(self) -> bool:
-        """Whether slot sums fit the int64/uint64 fast path."""
-        return self.slot_bits <= _WORD_BITS
-
-
-def segment_count(slots: int, k: int) -> int:
-    """u = ceil(slots / k) (Sec. 3.4)."""
-    return -(-slots // k)
+def vectorized(encoding: Encoding) -> bool:
+    """Whether slot values and slot sums fit the int64/uint64 fast path."""
+    return encoding.slot_bits <= _WORD_BITS
 
 
 # --- Quantization (review C.8) ------------------------------------------------------------------
 
-def quantize(values: Any, enc: FastEncoding, clip: bool = True) -> np.ndarray:
+def quantize(values: Any, encoding: Encoding, clip: bool = True) -> np.ndarray:
     """q = round_half_even(x * 2^f), clipped to [-q_max, q_max] when `clip`, else refused.
 
     Returns int64 (object dtype for encodings beyond 63 bits). NaN and infinities are refused.
     """
     x = np.asarray(values, dtype=np.float64).reshape(-1)
     finite = np.isfinite(x)
-    bad = ~finite if clip else ~finite | (np.abs(np.where(finite, x, 0.0)) > enc.clip)
+    bad = ~finite if clip else ~finite | (np.abs(np.where(finite, x, 0.0)) > encoding.clip)
     if bad.any():
         index = int(np.argmax(bad))
         if not finite[index]:
             raise NonFiniteValueError(f"value[{index}] = {float(x[index])!r} must be finite")
-        raise QuantizationRangeError(f"value[{index}] = {float(x[index])!r} lies outside [-{enc.clip}, {enc.clip}]")
-    clipped = np.clip(x, -enc.clip, enc.clip)
-    if enc.q_max >= 2**53:
+        raise QuantizationRangeError(f"value[{index}] = {float(x[index])!r} lies outside [-{encoding.clip}, {encoding.clip}]")
+    clipped = np.clip(x, -encoding.clip, encoding.clip)
+    if encoding.q_max >= 2**53:
         # Integers above 2^53 are not all doubles: round and clamp exactly in Python.
-        return np.array([max(-enc.q_max, min(enc.q_max, round(math.ldexp(float(v), enc.frac_bits))))
+        return np.array([max(-encoding.q_max, min(encoding.q_max, round(math.ldexp(float(v), encoding.frac_bits))))
                          for v in clipped], dtype=object)
     # x * 2^f is exact in binary floating point; np.rint rounds half to even like Python's round.
-    q = np.clip(np.rint(np.ldexp(clipped, enc.frac_bits)), -enc.q_max, enc.q_max)
+    q = np.clip(np.rint(np.ldexp(clipped, encoding.frac_bits)), -encoding.q_max, encoding.q_max)
     return q.astype(np.int64)
 
 
 # --- Weights, offset and packing (Eq. (1), E6, Eq. (2)) -----------------------------------------
 
-def check_weight(weight: object, enc: FastEncoding) -> int:
+def check_weight(weight: object, encoding: Encoding) -> int:
     """Eq. (1): the weight |D_i| is an integer in [1, weight_max]."""
-    if isinstance(weight, bool) or not isinstance(weight, int | np.integer) or not 1 <= weight <= enc.weight_max:
-        raise QuantizationRangeError(f"weight = {weight!r} must be an integer in [1, {enc.weight_max}]")
+    if isinstance(weight, bool) or not isinstance(weight, int | np.integer) or not 1 <= weight <= encoding.weight_max:
+        raise QuantizationRangeError(f"weight = {weight!r} must be an integer in [1, {encoding.weight_max}]")
     return int(weight)
 
 
-def offset_slots(quantized: Any, weight: object, enc: FastEncoding) -> np.ndarray:
+def offset_slots(quantized: Any, weight: object, encoding: Encoding) -> np.ndarray:
     """The slot values (w*q_1 + V, ..., w*q_d + V, w + V), each in [0, 2V] (Eq. (1) and E6)."""
-    w = check_weight(weight, enc)
-    v = enc.value_bound
-    if enc.vectorized:
+    w = check_weight(weight, encoding)
+    v = encoding.value_bound
+    if vectorized(encoding):
         q = _as_int64(quantized)
-        if q is None or q.size and (q.min() < -enc.q_max or q.max() > enc.q_max):
-            _raise_first_out_of_range(list(np.asarray(quantized, dtype=object).reshape(-1)), enc)
+        if q is None or q.size and (q.min() < -encoding.q_max or q.max() > encoding.q_max):
+            _raise_first_out_of_range(list(np.asarray(quantized, dtype=object).reshape(-1)), encoding)
             q = np.asarray(quantized, dtype=np.int64)  # all in range, so they fit
         q = q.reshape(-1)
         slots = np.empty(q.size + 1, dtype=np.uint64)
@@ -95,7 +83,7 @@ def offset_slots(quantized: Any, weight: object, enc: FastEncoding) -> np.ndarra
         slots[-1] = w + v
         return slots
     values = [int(x) for x in np.asarray(quantized, dtype=object).reshape(-1)]
-    _raise_first_out_of_range(values, enc)
+    _raise_first_out_of_range(values, encoding)
     return np.array([w * x + v for x in values] + [w + v], dtype=object)
 
 
@@ -109,16 +97,16 @@ def _as_int64(values: Any) -> np.ndarray | None:
         return None
 
 
-def _raise_first_out_of_range(values: list[Any], enc: FastEncoding) -> None:
+def _raise_first_out_of_range(values: list[Any], encoding: Encoding) -> None:
     for index, x in enumerate(values):
-        if not -enc.q_max <= x <= enc.q_max:
-            raise QuantizationRangeError(f"quantized[{index}] = {x} lies outside [-{enc.q_max}, {enc.q_max}]")
+        if not -encoding.q_max <= x <= encoding.q_max:
+            raise QuantizationRangeError(f"quantized[{index}] = {x} lies outside [-{encoding.q_max}, {encoding.q_max}]")
 
 
-def encode(quantized: Any, weight: object, enc: FastEncoding, modulus_bits: int) -> list[int]:
+def encode(quantized: Any, weight: object, encoding: Encoding, modulus_bits: int) -> list[int]:
     """Client side of `v1`: weigh (Eq. (1)), offset by V (E6), pack k slots per segment (Eq. (2))."""
-    slots = offset_slots(quantized, weight, enc)
-    return pack(slots, enc.slot_bits, enc.slots_per_segment(modulus_bits))
+    slots = offset_slots(quantized, weight, encoding)
+    return pack(slots, encoding.slot_bits, encoding.slots_per_segment(modulus_bits))
 
 
 def pack(slots: np.ndarray, b: int, k: int) -> list[int]:
@@ -126,7 +114,7 @@ def pack(slots: np.ndarray, b: int, k: int) -> list[int]:
     if slots.dtype == object:
         return [sum(int(v) << (b * t) for t, v in enumerate(slots[start:start + k]))
                 for start in range(0, len(slots), k)]
-    u = segment_count(len(slots), k)
+    u = -(-len(slots) // k)  # segments, the last one may be short
     per_batch = max(1, _BATCH_SLOTS // k)
     out: list[int] = []
     for first in range(0, u, per_batch):
@@ -136,7 +124,7 @@ def pack(slots: np.ndarray, b: int, k: int) -> list[int]:
 
 
 def _pack_batch(slots: np.ndarray, b: int, k: int) -> list[int]:
-    rows = segment_count(len(slots), k)
+    rows = -(-len(slots) // k)
     grid = np.zeros(rows * k, dtype=">u8")
     grid[:len(slots)] = slots  # the short last segment gets zero slots on top: they add nothing
     # Most significant slot first, each as its low b bits, big-endian.
@@ -191,35 +179,34 @@ def _unpack_exact(total: int, b: int, width: int) -> list[int]:
     return [(total >> (b * t)) & mask for t in range(width - 1)] + [total >> (b * (width - 1))]
 
 
-def decode(sums: list[int], enc: FastEncoding, clients: int, dim: int, modulus_bits: int) -> tuple[np.ndarray, int]:
+def decode(sums: list[int], encoding: Encoding, clients: int, dim: int, modulus_bits: int) -> tuple[np.ndarray, int]:
     """Server side of `v1`: unpack, check every slot sum lies in [0, |S|*2V], remove |S|*V (E6).
 
     Returns (sum_i w_i*q_i per coordinate, sum_i w_i).
     """
-    if clients > enc.max_clients:
-        raise SlotOverflowError(f"|S| = {clients} exceeds max_clients = {enc.max_clients}")
-    k = enc.slots_per_segment(modulus_bits)
-    u = segment_count(dim + 1, k)
+    if clients > encoding.max_clients:
+        raise SlotOverflowError(f"|S| = {clients} exceeds max_clients = {encoding.max_clients}")
+    k, u = encoding.slots_per_segment(modulus_bits), encoding.segment_count(dim, modulus_bits)
     if len(sums) != u:
         raise DimensionMismatchError(f"{len(sums)} segment sums, expected {u} for {dim + 1} slots")
-    slots = unpack([int(s) for s in sums], enc.slot_bits, k, dim + 1)
-    limit = clients * 2 * enc.value_bound
+    slots = unpack([int(s) for s in sums], encoding.slot_bits, k, dim + 1)
+    limit = clients * 2 * encoding.value_bound
     if slots.dtype == object:
         bad = [index for index, s in enumerate(slots) if s > limit]
     else:
         bad = np.flatnonzero(slots > np.uint64(limit)).tolist()[:1]
     if bad:
         raise SlotOverflowError(f"slot[{bad[0]}] = {slots[bad[0]]} lies outside [0, |S|*2V = {limit}]")
-    shift = clients * enc.value_bound
+    shift = clients * encoding.value_bound
     values = slots - shift if slots.dtype == object else slots.astype(np.int64) - np.int64(shift)
     weight_sum = int(values[dim])
     # Every weight is in [1, weight_max]: a sum outside [|S|, |S|*weight_max] is no sum of S's weights.
-    if not clients <= weight_sum <= clients * enc.weight_max:
+    if not clients <= weight_sum <= clients * encoding.weight_max:
         raise SlotOverflowError(f"weight sum {weight_sum} lies outside [|S|, |S|*weight_max] = "
-                                f"[{clients}, {clients * enc.weight_max}]")
+                                f"[{clients}, {clients * encoding.weight_max}]")
     return values[:dim], weight_sum
 
 
-def average(weighted_sums: np.ndarray, weight_sum: int, enc: FastEncoding) -> np.ndarray:
+def average(weighted_sums: np.ndarray, weight_sum: int, encoding: Encoding) -> np.ndarray:
     """Eq. (1): sum_i w_i*x_i / sum_i w_i, undoing the 2^f scale."""
-    return np.ldexp(np.asarray(weighted_sums, dtype=np.float64) / weight_sum, -enc.frac_bits)
+    return np.ldexp(np.asarray(weighted_sums, dtype=np.float64) / weight_sum, -encoding.frac_bits)

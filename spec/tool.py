@@ -1,4 +1,4 @@
-"""`mpksa spec check` and `mpksa spec sync`: keep spec/ and the reference one text.
+"""`mpksa spec check` and `mpksa spec sync`: keep the chapters and the reference one text.
 
 The spec quotes the reference verbatim in fenced Python blocks marked with the
 quoted object (spec chapter 1, "How this specification is checked"):
@@ -27,6 +27,7 @@ import ast
 import functools
 import importlib
 import inspect
+import pkgutil
 import re
 import sys
 import textwrap
@@ -36,7 +37,8 @@ from pathlib import Path
 from types import ModuleType
 
 # The modules whose public API is the algorithm: every public function, class and
-# UPPER_CASE constant in them must be quoted somewhere in spec/. Left out as plumbing:
+# UPPER_CASE constant in them must be quoted somewhere in spec/; a package counts with each of its
+# modules. Left out as plumbing:
 # ops (the wire contract, described in prose in chapter 6 and quotable but not
 # required), cli, spec_tool, errors (its codes are checked by rule 4 instead).
 ALGORITHM_MODULES: tuple[str, ...] = (
@@ -90,8 +92,8 @@ Event = Block | Equation | Heading
 
 
 def default_spec_dir() -> Path:
-    """spec/ at the repository root: reference/mpksa/ -> reference/ -> root."""
-    return Path(__file__).resolve().parents[2] / "spec"
+    """The chapters beside this module: spec/ in a checkout, the installed package data in a wheel."""
+    return Path(__file__).resolve().parent
 
 
 def chapters(spec_dir: Path) -> list[Path]:
@@ -230,21 +232,30 @@ def _class_covered(cls: type, ref: str, quoted: set[str]) -> bool:
     return bool(members) and all(f"{ref}.{name}" in quoted for name in members)
 
 
-def _missing(quoted: set[str]) -> tuple[list[Problem], list[str]]:
-    """Rule 2. Returns the problems and notes on modules that are not importable."""
-    problems, notes = [], []
+def _algorithm_modules() -> Iterator[tuple[str, ModuleType | None, str | None]]:
+    """(name, module or None, why not importable) for every algorithm module; a package counts
+    with each of its modules."""
     for short in ALGORITHM_MODULES:
         module_name = f"mpksa.{short}"
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                notes.append(f"note: {module_name} is not importable: skipped")
-                continue
-            problems.append(Problem(module_name, 0, f"cannot import: {exc}"))
-            continue
         except ImportError as exc:
-            problems.append(Problem(module_name, 0, f"cannot import: {exc}"))
+            yield module_name, None, f"cannot import: {exc}" if getattr(exc, "name", None) != module_name else None
+            continue
+        yield module_name, module, None
+        for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            yield f"{module_name}.{info.name}", importlib.import_module(f"{module_name}.{info.name}"), None
+
+
+def _missing(quoted: set[str]) -> tuple[list[Problem], list[str]]:
+    """Rule 2. Returns the problems and notes on modules that are not importable."""
+    problems, notes = [], []
+    for module_name, module, why in _algorithm_modules():
+        if module is None:
+            if why is None:
+                notes.append(f"note: {module_name} is not importable: skipped")
+            else:
+                problems.append(Problem(module_name, 0, why))
             continue
         source_file = _display(inspect.getsourcefile(module) or module_name)
         for name, obj, line in _public_names(module):
@@ -271,7 +282,7 @@ def _equation_problems(events: list[Event]) -> list[Problem]:
 
 def _error_code_problems(text: str) -> list[Problem]:
     """Rule 4: every stable error code is named (in backticks) somewhere in spec/."""
-    from .errors import ERROR_CLASSES
+    from mpksa.errors import ERROR_CLASSES
 
     named = set(_BACKTICKED.findall(text))
     problems = []

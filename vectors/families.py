@@ -24,7 +24,7 @@ import gmpy2
 from mpksa import encoding as encoding_mod
 from mpksa.encoding import Encoding
 from mpksa.messages import KeyPair
-from mpksa.ops import Codec, nbytes
+from mpksa.wire.codec import Codec, nbytes
 from mpksa.params import Params
 from mpksa.profiles import profile_of
 from mpksa.randomness import SeededRandom, exponent
@@ -82,11 +82,11 @@ def single_slot_encoding(params: Params) -> Encoding:
     """
     bits = params.modulus_bits
     e = max(0, (bits - 1) // 2 + 1 - 57)
-    enc = Encoding(frac_bits=52, clip=float(2**e), weight_max=1, max_clients=10)
-    if enc.slots_per_segment(bits) != 1:
-        enc = Encoding(frac_bits=(bits - 1) // 2 - 4, clip=1.0, weight_max=1, max_clients=10)
-    assert enc.slots_per_segment(bits) == 1, (params.name, enc)
-    return enc
+    encoding = Encoding(frac_bits=52, clip=float(2**e), weight_max=1, max_clients=10)
+    if encoding.slots_per_segment(bits) != 1:
+        encoding = Encoding(frac_bits=(bits - 1) // 2 - 4, clip=1.0, weight_max=1, max_clients=10)
+    assert encoding.slots_per_segment(bits) == 1, (params.name, encoding)
+    return encoding
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -394,10 +394,10 @@ def _encode(g: Group, s: Scope) -> None:
         g.op("Encode", {"quantized": [1, 2]}, "no weight", {"MalformedType"}, expect=MALFORMED)
 
 
-def _encode_sum(s: Scope, enc: Encoding, quantized: list[list[int]], weights: list[int]) -> list[int]:
+def _encode_sum(s: Scope, encoding: Encoding, quantized: list[list[int]], weights: list[int]) -> list[int]:
     """Segment-wise sum of the clients' packed segments, mod the message modulus (what Dec yields in v1)."""
     profile = profile_of(s.params)
-    packed = [profile.encode(q, w, enc, s.params) for q, w in zip(quantized, weights)]
+    packed = [profile.encode(q, w, encoding, s.params) for q, w in zip(quantized, weights)]
     modulus = s.params.message_modulus
     return [sum(column) % modulus for column in zip(*packed)]
 
@@ -447,9 +447,9 @@ def _decode(g: Group, s: Scope) -> None:
 
 def _slot_limits(f: VectorFile, s: Scope) -> None:
     """|S| = max_clients with every value at +clip (slots at |S|*2V) or -clip (slots at 0), and one more client."""
-    enc = replace(s.encoding, max_clients=3)
-    g = f.group(s.params, enc, "slot limits: max_clients = 3 (review C.8)")
-    q_max, dim = enc.q_max, 4
+    encoding = replace(s.encoding, max_clients=3)
+    g = f.group(s.params, encoding, "slot limits: max_clients = 3 (review C.8)")
+    q_max, dim = encoding.q_max, 4
     high = [[q_max] * dim for _ in range(3)]
     low = [[-q_max] * dim for _ in range(3)]
     _decode_from_clients(g, s, high, [1, 1, 1], "|S| = max_clients = 3, every value +clip: slots at |S|*2V",

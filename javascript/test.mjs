@@ -1,4 +1,4 @@
-// Self-test of the JavaScript `v1` implementation:  node --test conformance/examples/js/test.mjs
+// Self-test of the JavaScript `v1` implementation:  node --test javascript/test.mjs
 //
 // Expected values come from the specification's text (check values of chapter 3, the worked
 // example of 4.10, the rounding examples of 4.2, the associated-data example of 6.2), from the
@@ -15,7 +15,7 @@ import * as v1 from "./mpksa_v1.mjs";
 import { handle, parseJson, toJson } from "./wire.mjs";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const VECTORS = here("../../../vectors/v1/v1-test-512/");
+const VECTORS = here("../vectors/v1/v1-test-512/");
 const hex = (x) => x.toString(16);
 
 /** JSON text with sorted keys: compares values, not key order. */

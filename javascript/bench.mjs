@@ -1,4 +1,4 @@
-// Timing of the costly parts:  node conformance/examples/js/bench.mjs
+// Timing of the costly parts:  node javascript/bench.mjs
 // Compares the sliding-window modPow with plain square-and-multiply, and times one KeyGen, one
 // Enc segment and one ResGen per v1 parameter set (median of a few runs, milliseconds).
 import { randomBytes } from "node:crypto";

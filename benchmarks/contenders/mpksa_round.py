@@ -1,0 +1,198 @@
+"""MPKSA itself: `v1` through the fast implementation, `paper` through the reference, a slot for `v2`.
+
+One round of Algorithm 1, read top to bottom, with each step charged to the party that does it:
+the server seals the model (SE) and fixes pk_S; each client checks pk_S, unseals the model (DSE),
+quantizes, packs and encrypts (Enc); the server challenges (ChelGen); each client responds
+(ResGen); the server aggregates (Agg), decrypts (Dec) and decodes. Group elements travel as
+fixed-length big-endian integers (the wire contract's integers, as bytes rather than hex).
+
+Every client has its own key and only the server's alpha removes the masks, and only from the sum
+(`v1`, review part C); `paper` is the printed scheme, broken (E1: a wrong sum; E2 to E7).
+
+To add `v2`: give `MpksaV2` a `round` (the fast implementation's v2 API), drop its `unavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from mpksa import agg, aggpkgen, chelgen, encoding, fast, keygen, resgen, se
+from mpksa.encoding import Encoding
+from mpksa.fast import worker_cpu_seconds
+from mpksa.messages import Ciphertext
+from mpksa.params import parameter_set
+from mpksa.profiles import PAPER
+from mpksa.randomness import SYSTEM_RANDOM, exponent
+
+from . import Exponentiations, Meter, Outcome, Workload, parse_elements, serialize_elements
+
+V1_PARAMETER_SET = "v1-rsa2048-short"
+PAPER_PARAMETER_SET = "paper-512"
+MPKSA_TRUST = ("a key per client, no shared secret: an honest-but-curious server, even with up to |S| - 2 colluding "
+               "clients, learns only the sum")
+
+
+def element_bytes(modulus: int) -> int:
+    return ((modulus - 1).bit_length() + 7) // 8
+
+
+class MpksaV1:
+    name = "mpksa-v1"
+    trust = MPKSA_TRUST
+    notes = (f"{V1_PARAMETER_SET} (Z*_(n^2), n = RSA-2048, 256-bit exponents), the fast implementation with its "
+             "process pool over all cores (CPU of the workers included); fixed-base tables for g, beta and pk_S "
+             "built at setup (steady state: same S every round); the sealed model (float32) counts as download")
+    slice_full = None
+    slice_quick = None
+    extra_cpu: Callable[[], float] = staticmethod(worker_cpu_seconds)
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def setup(self, workload: Workload) -> None:
+        params = parameter_set(V1_PARAMETER_SET)
+        self.engine = fast.FastV1(params, clients_hint=workload.clients)
+        self.enc = Encoding(workload.frac_bits, workload.clip, 1, workload.clients)
+        self.bits = params.modulus_bits
+        self.nbytes = element_bytes(params.n2)
+        self.alpha = exponent(params.exponent_bound, SYSTEM_RANDOM)
+        self.beta = self.engine.sys_gen(self.alpha)
+        self.sks = [exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(workload.clients)]
+        self.pks = [self.engine.key_gen(sk) for sk in self.sks]
+        # Warm-up: one client's Enc builds the g, beta and pk_S tables here and in every worker.
+        pk_s = self.engine.agg_pk_gen(list(enumerate(self.pks)))
+        x = workload.updates()[0]
+        self.engine.enc(self.beta, pk_s, fast.encode(fast.quantize(x, self.enc), 1, self.enc, self.bits))
+
+    def units(self, parameters: int) -> int:
+        return self.enc.segment_count(parameters, self.bits)
+
+    def round(self, updates: list[np.ndarray], meter: Meter) -> Outcome:
+        engine, nbytes, clients = self.engine, self.nbytes, len(updates)
+        model = np.zeros(len(updates[0]), dtype=np.float32).tobytes()  # W, the current model
+        with meter.server("AggPKGen"):
+            pk_s = engine.agg_pk_gen(list(enumerate(self.pks)))
+            pk_s_bytes = serialize_elements([pk_s], nbytes)
+        with meter.server("SE"):
+            sealed = [engine.seal(self.pks[i], self.alpha, model, 0, i) for i in range(clients)]
+        ciphertexts = []
+        for i, x in enumerate(updates):
+            meter.download(i, [pk_s_bytes, sealed[i]])
+            with meter.client(i, "unseal"):
+                engine.check_pk_s(pk_s, self.pks[i])
+                engine.unseal(self.beta, self.sks[i], sealed[i], 0, i)
+            with meter.client(i, "encode"):
+                segments = fast.encode(fast.quantize(x, self.enc), 1, self.enc, self.bits)
+            with meter.client(i, "encrypt"):
+                c = engine.enc(self.beta, pk_s, segments)
+            with meter.client(i, "serialize"):
+                flat = [v for e1, (a, b) in zip(c.e1, c.e2) for v in (e1, a, b)]
+                ciphertexts.append(meter.upload(i, serialize_elements(flat, nbytes)))
+        with meter.server("ChelGen"):
+            received = []
+            for blob in ciphertexts:
+                flat = parse_elements(blob, nbytes)
+                received.append(Ciphertext(tuple(flat[0::3]), tuple(zip(flat[1::3], flat[2::3]))))
+            challenge = serialize_elements(engine.chel_gen(received), nbytes)
+        responses = []
+        for i in range(clients):
+            meter.download(i, challenge)
+            with meter.client(i, "respond"):
+                t = engine.res_gen(parse_elements(challenge, nbytes), self.sks[i])
+                responses.append(meter.upload(i, serialize_elements(t, nbytes)))
+        with meter.server("Agg"):
+            aggregate = engine.agg(received, [parse_elements(blob, nbytes) for blob in responses])
+        with meter.server("Dec"):
+            sums = engine.dec(self.alpha, aggregate)
+        with meter.server("decode"):
+            weighted, weight_sum = fast.decode(sums, self.enc, clients, len(updates[0]), self.bits)
+            decoded = np.ldexp(weighted.astype(np.float64), -self.enc.frac_bits)
+        expected = sum(fast.quantize(x, self.enc) for x in updates)
+        return Outcome(decoded, bool(np.array_equal(weighted, expected) and weight_sum == clients))
+
+    def exponentiations(self) -> list[Exponentiations]:
+        bits, modulus_bits = self.engine.params.exponent_bits, 2 * self.bits
+        return [Exponentiations("client", "Enc: beta^r1, g^r2, g^r1, pk_S^r2", 4, bits, modulus_bits, fixed_base=True),
+                Exponentiations("client", "ResGen: R_j^sk_i", 1, bits, modulus_bits),
+                Exponentiations("server", "Dec: (T_j d_j^-1)^alpha", 1, bits, modulus_bits)]
+
+
+class MpksaV2:
+    """The slot for profile v2 (compact, `shared/design/compact-profile.md`)."""
+
+    name = "mpksa-v2"
+    trust = MPKSA_TRUST
+    notes = "profile v2 through the fast implementation"
+    slice_full = None
+    slice_quick = None
+
+    def unavailable(self) -> str | None:
+        return "profile v2 is not implemented yet (no fast v2 to measure)"
+
+
+class MpksaPaper:
+    name = "mpksa-paper"
+    trust = "as printed (Yang et al.): broken, a wrong sum (E1) and recoverable updates (E2 to E5); never use it"
+    notes = (f"{PAPER_PARAMETER_SET} (512-bit p, insecure), the readable reference (pure Python lists, one process), "
+             "for reference only")
+    slice_full = 100_000
+    slice_quick = None
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def setup(self, workload: Workload) -> None:
+        self.params = params = parameter_set(PAPER_PARAMETER_SET)
+        self.enc = workload.encoding
+        self.server_key = PAPER.sys_gen(params, self.units(workload.parameters), SYSTEM_RANDOM)
+        self.keys = [keygen.key_gen(params) for _ in range(workload.clients)]
+        self.small, self.big = element_bytes(params.p), element_bytes(params.p2)
+
+    def units(self, parameters: int) -> int:
+        return self.enc.segment_count(parameters, self.params.modulus_bits)
+
+    def round(self, updates: list[np.ndarray], meter: Meter) -> Outcome:
+        params, key, small, big, clients = self.params, self.server_key, self.small, self.big, len(updates)
+        model = np.zeros(len(updates[0]), dtype=np.float32).tobytes()
+        with meter.server("AggPKGen"):
+            pk_s = aggpkgen.agg_pk_gen(params, [(i, kp.pk) for i, kp in enumerate(self.keys)])
+            pk_s_bytes = serialize_elements([pk_s], small)
+        with meter.server("SE"):
+            sealed = [se.se(params, kp.pk, key.alphas[0], model, 0, i) for i, kp in enumerate(self.keys)]
+        uploads, quantized = [], []
+        for i, x in enumerate(updates):
+            meter.download(i, [pk_s_bytes, sealed[i]])
+            with meter.client(i, "unseal"):
+                aggpkgen.check_pk_s(params, pk_s, self.keys[i].pk)
+                se.dse(params, key.betas[0], self.keys[i].sk, sealed[i], 0, i)
+            with meter.client(i, "encode"):
+                quantized.append(encoding.quantize(x.tolist(), self.enc))
+                hats = PAPER.encode(quantized[-1], 1, self.enc, params)
+            with meter.client(i, "encrypt"):
+                c = PAPER.enc(params, key, pk_s, hats, SYSTEM_RANDOM)
+            with meter.client(i, "serialize"):
+                uploads.append(meter.upload(i, [serialize_elements(c.e1, big), serialize_elements(c.e2[0], small)]))
+        with meter.server("ChelGen"):
+            received = [(parse_elements(e1, big), tuple(parse_elements(e2, small))) for e1, e2 in uploads]
+            cts = [Ciphertext(tuple(e1), (e2,)) for e1, e2 in received]
+            challenge = serialize_elements(chelgen.chel_gen(params, cts), small)
+        responses = []
+        for i in range(clients):
+            meter.download(i, challenge)
+            with meter.client(i, "respond"):
+                t = resgen.res_gen(params, parse_elements(challenge, small), self.keys[i].sk)
+                responses.append(meter.upload(i, serialize_elements(t, small)))
+        with meter.server("Agg"):
+            aggregate = agg.agg(params, cts, [parse_elements(blob, small) for blob in responses])
+        with meter.server("Dec"):
+            sums = PAPER.dec(params, key, aggregate)
+        with meter.server("decode"):
+            weighted, weight_sum = PAPER.decode(sums, self.enc, clients, len(updates[0]), params)
+            decoded = np.ldexp(np.array(weighted, dtype=np.float64), -self.enc.frac_bits)
+        expected = [sum(column) for column in zip(*quantized)]
+        return Outcome(decoded, weighted == expected and weight_sum == clients)
+
+    def exponentiations(self) -> list[Exponentiations]:
+        return []

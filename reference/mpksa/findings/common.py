@@ -1,0 +1,152 @@
+"""What several findings share: the public projection lambda, the lift of E2, a recording network,
+error codes, JSON records, and the draws and replays of a `v1` round.
+
+A demonstration draws every random value itself (in the order its docstring states) and replays
+the draws into the reference: keys through `setup`, whole rounds through `run_round`. Nothing
+here re-implements an algorithm of the scheme.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gmpy2
+
+from ..dec import l_function
+from ..encoding import Encoding, quantize
+from ..errors import MpksaError, ParameterError
+from ..messages import Ciphertext, KeyPair, ServerKey
+from ..params import Params
+from ..randomness import RandomSource, ReplayRandom, exponent
+from ..round import HONEST_NETWORK, Client, Hardening, Network, RoundResult, T, run_round, setup
+
+
+def power(x: int, e: int, m: int) -> int:
+    """x^e mod m with public values (the attacker's and the verifier's arithmetic)."""
+    return int(gmpy2.powmod(x, e, m))
+
+
+def inverse(x: int, m: int) -> int:
+    """x^{-1} mod m."""
+    return int(gmpy2.invert(x, m))
+
+
+def product(values: Sequence[int], m: int) -> int:
+    """prod values mod m."""
+    out = 1
+    for v in values:
+        out = out * v % m
+    return out
+
+
+def paper_lambda(x: int, p: int) -> int:
+    """Review notation: lambda(x) = L(x^{p-1} mod p^2) / (p-1) mod p, the <1+p> exponent of x."""
+    return l_function(power(x, p - 1, p * p), p) * inverse(p - 1, p) % p
+
+
+def lift(x: int, p: int) -> int:
+    """x^p mod p^2: the element of the order-(p-1) subgroup of Z*_{p^2} congruent to x mod p (E2)."""
+    return power(x, p, p * p)
+
+
+def error_code(action: Callable[[], object]) -> str | None:
+    """Run `action`; the code of the `MpksaError` it raises, or None when it succeeds."""
+    try:
+        action()
+    except MpksaError as exc:
+        return exc.code
+    return None
+
+
+def as_json(demo: object) -> dict[str, Any]:
+    """A demo dataclass as a JSON-ready dict (tuples become lists)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(dataclasses.asdict(demo))  # type: ignore[call-overload]
+
+
+def ciphertext_lists(cts: Sequence[Ciphertext]) -> tuple[list[list[int]], list[list[list[int]]]]:
+    """The E_1 and E_2 components of each ciphertext, as plain lists for a record."""
+    return [list(c.e1) for c in cts], [[list(pair) for pair in c.e2] for c in cts]
+
+
+def default_encoding(clients: int, encoding: Encoding | None) -> Encoding:
+    """The given encoding, or the default one with room for `clients` (at least 10)."""
+    return encoding if encoding is not None else Encoding(max_clients=max(10, clients))
+
+
+def random_update(encoding: Encoding, dim: int, rng: RandomSource) -> list[int]:
+    """Quantized values uniform in [-q_max, q_max]."""
+    return [rng.randrange(-encoding.q_max, encoding.q_max + 1) for _ in range(dim)]
+
+
+def draw_pairs(params: Params, count: int, rng: RandomSource) -> list[list[int]]:
+    """`count` pairs (r_j1, r_j2) in the order Enc draws them."""
+    return [[exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)] for _ in range(count)]
+
+
+def draw_round(params: Params, encoding: Encoding, clients: int, dim: int, rng: RandomSource
+               ) -> tuple[int, list[int], list[list[int]], list[list[list[int]]]]:
+    """Draws alpha, sk_i, each client's quantized update, then (r_ij1, r_ij2) per client and segment."""
+    alpha = exponent(params.exponent_bound, rng)
+    sks = [exponent(params.exponent_bound, rng) for _ in range(clients)]
+    updates = [random_update(encoding, dim, rng) for _ in range(clients)]
+    u = encoding.segment_count(dim, params.modulus_bits)
+    draws = [draw_pairs(params, u, rng) for _ in range(clients)]
+    return alpha, sks, updates, draws
+
+
+def replayed_keys(params: Params, alpha: int, sks: Sequence[int]) -> tuple[ServerKey, list[KeyPair]]:
+    """SysGen and KeyGen (`setup`) on the given alpha and sk_i, for clients 0, 1, ..."""
+    key, pairs = setup(params, Encoding(), 0, range(len(sks)), ReplayRandom([alpha, *sks]))
+    return key, [pairs[i] for i in range(len(sks))]
+
+
+def as_update(quantized: Sequence[int], encoding: Encoding) -> list[float]:
+    """Quantized values as the gradient q * 2^-f (exact), which `quantize` maps back to q."""
+    update = [math.ldexp(q, -encoding.frac_bits) for q in quantized]
+    if quantize(update, encoding) != list(quantized):
+        raise ParameterError(f"quantized values must lie in [-{encoding.q_max}, {encoding.q_max}]")
+    return update
+
+
+def replay_round(params: Params, encoding: Encoding, key: ServerKey, pairs: Sequence[KeyPair],
+                 online: Sequence[int], quantized: Sequence[Sequence[int]], weights: Sequence[int],
+                 draws: Sequence[Sequence[Sequence[int]]], *, network: Network = HONEST_NETWORK,
+                 hardening: Hardening = Hardening()) -> RoundResult:
+    """`run_round` over `online` (indices into the lists) without a model, on the finding's draws:
+    client i's update as_update(quantized[i]) with weight weights[i], its Enc drawing draws[i]."""
+    clients = [Client(i, pairs[i], as_update(quantized[i], encoding), weights[i]) for i in online]
+    rng = ReplayRandom([r for i in online for pair in draws[i] for r in pair])
+    result = run_round(params, encoding, key, clients, online, model=None, hardening=hardening, network=network,
+                       rng=rng)
+    rng.check_all_used("r1/r2")
+    return result
+
+
+class Recorder:
+    """A network that keeps every message as it arrives: `received[name][client id]`.
+
+    An attack subclasses it and changes what arrives before calling `keep`.
+    """
+
+    def __init__(self) -> None:
+        self.received: dict[str, dict[int, Any]] = {}
+
+    def keep(self, client_id: int, name: str, value: T) -> T:
+        self.received.setdefault(name, {})[client_id] = value
+        return value
+
+    def to_client(self, client_id: int, name: str, value: T) -> T:
+        return self.keep(client_id, name, value)
+
+    def to_server(self, client_id: int, name: str, value: T) -> T:
+        return self.keep(client_id, name, value)
