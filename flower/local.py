@@ -1,7 +1,7 @@
 """An in-process Flower runtime for fast tests: a Grid whose nodes run a ClientApp in this thread.
 
 Flower's simulation engine needs Ray and its deployment runtime needs processes; both are tested
-(tests/test_flower_simulation.py, tests/test_flower_deployment.py). This Grid is what CI runs in
+(tests/test_flower_simulation.py, tests/test_flower_readme.py). This Grid is what CI runs in
 seconds: every message and every node's context goes through Flower's protobuf form on the way
 (as over the network, so nothing that cannot travel gets through), a ClientApp that raises gives
 the error reply Flower gives, and a reply that took longer than the timeout is lost, as if each

@@ -22,20 +22,12 @@ from typing import Protocol
 
 import numpy as np
 
-from mpksa.demo.fast import (
-    FastCiphertext,
-    FastEncoding,
-    FastV1,
-    Group,
-    average,
-    decode,
-    draw_exponent,
-    encode,
-    quantize,
-)
 from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, ParameterError
+from mpksa.fast import FastV1, average, decode, encode, quantize
+from mpksa.messages import Ciphertext
 from mpksa.params import V1Params, parameter_set
+from mpksa.randomness import SYSTEM_RANDOM, exponent
 
 
 @dataclass(frozen=True)
@@ -77,19 +69,19 @@ class StageProfile(Protocol):
     def unseal(self, beta: int, sk: int, sealed: bytes, round_id: int, client: int) -> bytes:
         """DSE."""
 
-    def encoding(self, settings: Encoding) -> FastEncoding:
+    def encoding(self, settings: Encoding) -> Encoding:
         """The encoding settings (spec 4.1), checked against the modulus."""
 
-    def segment_count(self, enc: FastEncoding, dim: int) -> int:
+    def segment_count(self, enc: Encoding, dim: int) -> int:
         """u: data segments for dim values and the weight."""
 
-    def pack(self, update: np.ndarray, weight: int, enc: FastEncoding) -> Packed:
+    def pack(self, update: np.ndarray, weight: int, enc: Encoding) -> Packed:
         """Quantize (clipping), weigh, offset and pack an update."""
 
-    def unpack(self, sums: Sequence[int], enc: FastEncoding, clients: int, dim: int) -> tuple[np.ndarray, int]:
+    def unpack(self, sums: Sequence[int], enc: Encoding, clients: int, dim: int) -> tuple[np.ndarray, int]:
         """Algorithm 2 and the offset removal: (sum_i w_i*q_i, sum_i w_i)."""
 
-    def mean(self, weighted_sums: np.ndarray, weight_sum: int, enc: FastEncoding) -> np.ndarray:
+    def mean(self, weighted_sums: np.ndarray, weight_sum: int, enc: Encoding) -> np.ndarray:
         """Eq. (1): the weighted average, as floats."""
 
     def upload_size(self, segments: int) -> int:
@@ -129,12 +121,13 @@ class V1StageProfile:
     def __init__(self, params: V1Params, workers: int | None = 1) -> None:
         self.params_name = params.name
         self.insecure = params.insecure
-        self.engine = FastV1(Group.of(params), workers=workers)
+        self.params = params
+        self.engine = FastV1(params, workers=workers)
         self.element_bytes = (params.n2.bit_length() + 7) // 8
         self.modulus_bits = params.n.bit_length()
 
     def new_exponent(self) -> int:
-        return draw_exponent(self.engine.group)
+        return exponent(self.params.exponent_bound, SYSTEM_RANDOM)
 
     def public(self, exponent: int) -> int:
         return self.engine.key_gen(exponent)
@@ -154,22 +147,21 @@ class V1StageProfile:
     def unseal(self, beta: int, sk: int, sealed: bytes, round_id: int, client: int) -> bytes:
         return self.engine.unseal(beta, sk, sealed, round_id, client)
 
-    def encoding(self, settings: Encoding) -> FastEncoding:
-        enc = FastEncoding(settings.frac_bits, settings.clip, settings.weight_max, settings.max_clients)
-        enc.slots_per_segment(self.modulus_bits)  # refuses a slot wider than the modulus
-        return enc
+    def encoding(self, settings: Encoding) -> Encoding:
+        settings.slots_per_segment(self.modulus_bits)  # refuses a slot wider than the modulus
+        return settings
 
-    def segment_count(self, enc: FastEncoding, dim: int) -> int:
+    def segment_count(self, enc: Encoding, dim: int) -> int:
         return -(-(dim + 1) // enc.slots_per_segment(self.modulus_bits))
 
-    def pack(self, update: np.ndarray, weight: int, enc: FastEncoding) -> Packed:
+    def pack(self, update: np.ndarray, weight: int, enc: Encoding) -> Packed:
         quantized = quantize(update, enc)
         return Packed(quantized, weight, encode(quantized, weight, enc, self.modulus_bits))
 
-    def unpack(self, sums: Sequence[int], enc: FastEncoding, clients: int, dim: int) -> tuple[np.ndarray, int]:
+    def unpack(self, sums: Sequence[int], enc: Encoding, clients: int, dim: int) -> tuple[np.ndarray, int]:
         return decode(list(sums), enc, clients, dim, self.modulus_bits)
 
-    def mean(self, weighted_sums: np.ndarray, weight_sum: int, enc: FastEncoding) -> np.ndarray:
+    def mean(self, weighted_sums: np.ndarray, weight_sum: int, enc: Encoding) -> np.ndarray:
         return average(weighted_sums, weight_sum, enc)
 
     def upload_size(self, segments: int) -> int:
@@ -205,9 +197,9 @@ class V1StageProfile:
         aggregate = self.engine.agg([self._ciphertext(u) for u in uploads], responses)
         return self.engine.dec(alpha, aggregate)
 
-    def _ciphertext(self, upload: Sequence[int]) -> FastCiphertext:
+    def _ciphertext(self, upload: Sequence[int]) -> Ciphertext:
         k = self.per_segment
-        return FastCiphertext(list(upload[0::k]), list(zip(upload[1::k], upload[2::k])))
+        return Ciphertext(tuple(upload[0::k]), tuple(zip(upload[1::k], upload[2::k])))
 
 
 @cache

@@ -136,3 +136,5 @@ def test_readme_deploys_the_example_and_survives_a_supernode_killed_mid_round(sh
     assert re.search(r"MPKSA attempt 1 aborted: node \d+ failed at upload \(timeout\)", log), log[-3000:]
     weight = sum(len(task.partition(i, 3)[1]) for i in (0, 1))
     assert rounds_of(log) == {1: (2, 2, weight)}, log[-3000:]
+    accuracy = {int(m[1]): float(m[2]) for m in ACCURACY.finditer(log)}
+    assert accuracy[1] > 0.8, accuracy  # the model moved by the two clients' average
