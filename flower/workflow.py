@@ -39,7 +39,7 @@ from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECOR
 from flwr.serverapp import Grid
 
 from mpksa.encoding import Encoding
-from mpksa.errors import MalformedInputError, MpksaError, ParameterError
+from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
 from mpksa.round import Hardening
 
 from . import records as r
@@ -314,7 +314,7 @@ class MpksaWorkflow:
                 r.check_header(config, r.UPLOAD, p.name, p.params_name, *tag)
                 got = r.read_int(config, "segments")
                 if got != segments:
-                    raise MalformedInputError(f"the upload has {got} segments, expected {segments}")
+                    raise DimensionMismatchError(f"the upload has {got} segments, expected {segments}")
                 upload = r.elements_of(r.arrays_of(reply.content, r.UPLOAD), "upload", p.element_bytes,
                                        p.upload_size(segments), "the upload")
                 p.check_upload(upload, segments, "the upload")

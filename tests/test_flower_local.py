@@ -53,16 +53,13 @@ def test_a_client_that_demands_the_hardening_refuses_a_server_without_it():
 
 def test_bytes_on_the_wire_are_those_of_the_stage_protocol():
     wf, _, grid = run_local(3)
-    width = 128  # one element mod n^2 of v1-test-512
-    segments = -(-(17 + 1) // (511 // SETTINGS_SLOT_BITS()))
-    for node in grid.node_ids:
-        # Up: pk, 3 elements per segment, 1 response per segment; plus framing.
-        assert (1 + 4 * segments) * width < grid.bytes_up[node] < (1 + 4 * segments) * width + 2500
     assert wf.rounds[0].final.outcome == "decrypted"
-
-
-def SETTINGS_SLOT_BITS() -> int:  # noqa: N802
-    return (SETTINGS.max_clients * 2 * SETTINGS.weight_max * int(SETTINGS.clip * 2**SETTINGS.frac_bits)).bit_length()
+    width = 128  # one element mod n^2 of v1-test-512
+    slot_bits = (SETTINGS.max_clients * 2 * SETTINGS.weight_max * 2**SETTINGS.frac_bits).bit_length()  # clip = 1
+    segments = -(-(17 + 1) // (511 // slot_bits))  # 17 parameters and the weight, k slots per segment
+    for node in grid.node_ids:
+        # Up: pk, 3 elements per segment, 1 response per segment, plus Flower's framing.
+        assert (1 + 4 * segments) * width < grid.bytes_up[node] < (1 + 4 * segments) * width + 2500
 
 
 @pytest.mark.parametrize("kind", ["raise", "hang"])
@@ -94,7 +91,7 @@ def test_dropout_after_s_is_fixed_aborts_and_reruns_without_the_client(stage, ki
 @pytest.mark.parametrize("stage, kind, code", [
     (r.KEYS, "pk-zero", "element-out-of-range"),
     (r.KEYS, "header", "stage-out-of-order"),
-    (r.UPLOAD, "segments", "malformed-input"),
+    (r.UPLOAD, "segments", "dimension-mismatch"),
     (r.UPLOAD, "truncate", "dimension-mismatch"),
     (r.UPLOAD, "zero", "element-out-of-range"),
     (r.UPLOAD, "non-unit", "non-unit"),
