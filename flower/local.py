@@ -35,6 +35,7 @@ class LocalGrid(Grid):
                  node_config: Callable[[int], dict] | None = None, seed: int | None = None) -> None:
         draw = random.Random(seed)
         self._run = Run.create_empty(run_id=draw.getrandbits(63))
+        # Flower stamps new messages with this process's task identity; run_simulation sets it the same way.
         TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = self._run.run_id, SUPERLINK_NODE_ID, 1
         self.client_app = client_app
         self.node_ids: list[int] = []
