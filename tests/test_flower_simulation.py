@@ -28,7 +28,7 @@ def test_ten_clients_two_rounds_on_ray_decrypt_to_the_plaintext_sums():
 
     @server.main()
     def main(grid: Grid, context: Context) -> None:
-        legacy = LegacyContext(context, config=ServerConfig(num_rounds=2), strategy=strategy())
+        legacy = LegacyContext(context, config=ServerConfig(num_rounds=2), strategy=strategy(10))
         DefaultWorkflow(fit_workflow=wf)(grid, legacy)
 
     run_simulation(server_app=server, client_app=synthetic.client_app([MpksaMod(allow_insecure=True)]),

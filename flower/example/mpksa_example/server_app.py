@@ -31,6 +31,7 @@ def main(grid: Grid, context: Context) -> None:
                 "learning-rate": cfg["learning-rate"], "batch-size": cfg["batch-size"]}
 
     strategy = FedAvg(fraction_fit=1.0, fraction_evaluate=0.0, evaluate_fn=evaluate, on_fit_config_fn=fit_config,
+                      min_available_clients=int(cfg["min-available-clients"]),
                       initial_parameters=ndarrays_to_parameters(task.initial_model()))
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=int(cfg["num-server-rounds"])), strategy=strategy)
     timeout = float(cfg["stage-timeout"])
