@@ -40,7 +40,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--adapter", action="append", default=[], metavar="MODULE:OBJECT",
                    help=f"a Python object with capabilities() and handle(request), e.g. {REFERENCE_ADAPTER} (repeatable)")
     p.add_argument("--vectors", metavar="DIR", help="vector directory (default: the vectors shipped in mpksa.vectors)")
-    for name, what in (("profile", "profile (paper, v1)"), ("op", "operation, or 'transcript'"),
+    for name, what in (("profile", "profile (paper, v1, v2)"), ("op", "operation, or 'transcript'"),
                        ("params", "parameter set"), ("flag", "flag (tests carrying any of them)")):
         p.add_argument(f"--{name}", action="append", metavar=name.upper(), help=f"only this {what}; repeatable or comma-separated")
     p.add_argument("--tc", action="append", metavar="IDS", help="only these tcIds: '7', '3-9,12', or a test id 'v1/v1-test-512/enc#7'")

@@ -173,7 +173,7 @@ class Interop:
     def single_client_round(self, online: list[int]) -> str:
         (i,) = online
         keys = [{"id": i, "pk": self.pks[i]}]
-        if self.params.profile == "v1":
+        if self.params.profile != "paper":
             self.server.refuse("AggPKGen", {"public_keys": keys}, "too-few-clients")
             server_says = "server refused |S| = 1 (too-few-clients)"
         else:
@@ -207,11 +207,12 @@ class Interop:
             expected_weight += weight
             segments = _field(client.call("Encode", {"quantized": quantized, "weight": weight}), "segments",
                               f"{client.role} Encode")
-            draws = 1 if self.params.profile == "paper" else len(segments)
-            ciphertext = _field(client.call("Enc", {
-                "betas": self.betas, "pk_s": pk_s, "segments": segments,
-                "r1": [self.exponent() for _ in range(draws)], "r2": [self.exponent() for _ in range(draws)]}),
-                "ciphertext", f"{client.role} Enc")
+            draws = len(segments) if self.params.profile == "v1" else 1  # paper: one pair; v2: the carrier's
+            randomness = {"r1": [self.exponent() for _ in range(draws)], "r2": [self.exponent() for _ in range(draws)]}
+            if self.params.profile == "v2":  # the mask exponent r_i, fresh for every client and round
+                randomness["r"] = self.codec.mask(rng.randrange(1, self.params.mask_bound))
+            ciphertext = _field(client.call("Enc", {"betas": self.betas, "pk_s": pk_s, "segments": segments,
+                                                    **randomness}), "ciphertext", f"{client.role} Enc")
             ciphertexts.append(ciphertext)
             own_g_r2.append([pair[0] for pair in ciphertext["e2"]])
         challenge = _field(server.call("ChelGen", {"ciphertexts": ciphertexts}), "challenge", "server ChelGen")
@@ -221,7 +222,8 @@ class Interop:
             responses.append(_field(clients[i].call("ResGen", {"challenge": challenge, "sk": self.sks[i]}),
                                     "response", f"client {i} ResGen"))
         aggregate = server.call("Agg", {"ciphertexts": ciphertexts, "responses": responses})
-        sums = _field(server.call("Dec", {"alphas": self.alphas, **aggregate}), "sums", "server Dec")
+        size = {"clients": len(online)} if self.params.profile == "v2" else {}
+        sums = _field(server.call("Dec", {"alphas": self.alphas, **aggregate, **size}), "sums", "server Dec")
         decoded = server.call("Decode", {"sums": sums, "clients": len(online), "dim": self.dim})
         got = (_field(decoded, "weighted_sums", "server Decode"), _field(decoded, "weight_sum", "server Decode"))
         if got != (expected_sums, expected_weight):

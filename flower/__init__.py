@@ -1,4 +1,4 @@
-"""MPKSA on Flower: a client mod and a server fit workflow (spec chapter 10).
+"""MPKSA on Flower: a client mod and a server fit workflow (spec chapter 11).
 
 Server, inside a `ServerApp` main function (the one line that turns MPKSA on):
 

@@ -1,4 +1,4 @@
-"""The client side: a Flower mod that wraps the user's ClientApp (spec 10.4).
+"""The client side: a Flower mod that wraps the user's ClientApp (spec 11.4).
 
 Like `flwr.client.mod.secaggplus_mod`, it answers the TRAIN messages of the secure-aggregation
 stages itself and calls the wrapped ClientApp once per attempt, in the upload stage:
@@ -40,7 +40,7 @@ IDLE = "idle"
 
 @dataclass
 class ClientState:
-    """What a client keeps in its context between messages (a ConfigRecord, spec 10.4).
+    """What a client keeps in its context between messages (a ConfigRecord, spec 11.4).
 
     The key pair outlives rounds; the rest describes the attempt in progress. `answered_digests`
     and `answered_sets` are the re-run guard's memory: one (update digest, S) pair per answered

@@ -1,4 +1,4 @@
-"""The cryptography behind the Flower stages, as opaque lists of group elements (spec 10.3).
+"""The cryptography behind the Flower stages, as opaque lists of group elements (spec 11.3).
 
 Per client and attempt the stages move one upload, one challenge and one response, each a list of
 group elements of one width, tagged with the profile's name. What the elements mean is this

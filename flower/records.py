@@ -4,7 +4,7 @@ Every MPKSA message carries a ConfigRecord under `CONFIG` (stage, profile, param
 attempt and the stage's small fields) and, where it has bulk data, an ArrayRecord under `ARRAYS`
 (the sealed model, the upload, the challenge, the response). ConfigRecord integers are 64-bit, so
 group elements travel as bytes: a list of elements is one byte string of fixed-width big-endian
-integers (spec chapter 6), in an Array that Flower chunks like any other (spec 10.3).
+integers (spec chapter 6), in an Array that Flower chunks like any other (spec 11.3).
 
 Everything read here comes from the other side and is hostile: a missing or ill-typed field is
 `malformed-input`, a list of the wrong length `dimension-mismatch`, and no length is trusted

@@ -1,4 +1,4 @@
-"""The server side: a fit workflow that runs Algorithm 1 over Flower's Grid (spec 10.5).
+"""The server side: a fit workflow that runs Algorithm 1 over Flower's Grid (spec 11.5).
 
 Used like `flwr.server.workflow.SecAggPlusWorkflow`, inside a `ServerApp` main function:
 

@@ -44,6 +44,7 @@ from types import ModuleType
 ALGORITHM_MODULES: tuple[str, ...] = (
     "params", "encoding", "sysgen", "keygen", "aggpkgen", "se", "enc", "chelgen", "resgen",
     "agg", "dec", "profiles", "messages", "round", "validate", "randomness", "guard", "findings",
+    "segment_bases",
 )
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")

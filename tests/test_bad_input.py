@@ -117,7 +117,11 @@ def test_dimension_mismatch(seeded) -> None:
     key, keys = setup(V1, ENC, 3, range(2), rng)
     clients = [Client(0, keys[0], [0.1, 0.2, 0.3]), Client(1, keys[1], [0.1, 0.2])]
     raises(DimensionMismatchError, lambda: run_round(V1, ENC, key, clients, [0, 1], rng=rng),
-           "client 1 sends 2 values, expected 3")
+           "clients [1] send 2 values; clients [0] send 3 values")
+    # The first client of S is not the standard: a short first update is named as such.
+    three = [Client(0, keys[0], [0.1]), Client(1, keys[1], [0.1, 0.2, 0.3]), Client(2, keys[1], [0.3, 0.2, 0.1])]
+    raises(DimensionMismatchError, lambda: run_round(V1, ENC, key, three, [0, 1, 2], rng=rng),
+           "clients [0] send 1 values; clients [1, 2] send 3 values")
     raises(DimensionMismatchError, lambda: agg(V1, _two_ciphertexts(), [(2,)]),
            "responses has 1 entries, expected 2")
 
@@ -197,6 +201,11 @@ def test_wrong_types_where_an_integer_is_required(value: object) -> None:
 @pytest.mark.parametrize("weight", [True, 1.0, "1", None])
 def test_weight_must_be_an_integer(weight: object) -> None:
     raises(QuantizationRangeError, lambda: weigh([1], weight, ENC), f"weight = {weight!r}", "must be an integer")
+
+
+@pytest.mark.parametrize("dim", [-5, 2**32, 1.5, True, "10"])
+def test_setup_refuses_a_bad_dimension(dim: object) -> None:
+    raises(MalformedInputError, lambda: setup(V1, ENC, dim, range(2)), "dim = ", "must be an integer in [0, 2^32)")
 
 
 def test_replayed_randomness_must_fit_and_is_never_shown() -> None:

@@ -571,9 +571,10 @@ def test_default_run_checks_the_reference(vectors, capsys):
 # -- live interop ----------------------------------------------------------------------------------
 
 
-def test_interop_reference_rounds_with_dropouts_and_abort():
+@pytest.mark.parametrize("parameter_set", ["v1-test-512", "v2-test-512"])
+def test_interop_reference_rounds_with_dropouts_and_abort(parameter_set):
     report = run_interop(open_session("adapter:mpksa.ops:REFERENCE"), [open_session("adapter:mpksa.ops:REFERENCE")],
-                         "v1-test-512", rounds=3, num_clients=4, dim=20)
+                         parameter_set, rounds=3, num_clients=4, dim=20)
     assert report.problem is None
     assert [(r.kind, r.passed) for r in report.rounds] == [("full", True), ("dropout", True), ("single", True)]
     assert report.rounds[0].online == [0, 1, 2, 3]
@@ -626,7 +627,7 @@ def test_interop_refuses_an_implementation_without_the_server_operations():
 def test_reference_passes_every_shipped_vector_in_process_and_as_a_subprocess():
     shipped = vector_cases.load()
     assert shipped.files and shipped.problems == []
-    assert {c.profile for c in shipped.cases} == {"paper", "v1"}
+    assert {c.profile for c in shipped.cases} == {"paper", "v1", "v2"}
     for session in (InProcessSession(ops.REFERENCE, "reference"), SubprocessSession(REFERENCE_SERVER)):
         report = run(session, shipped.cases)
         assert [(r.case.test_id, r.reason) for r in report.results if r.verdict != PASS] == []

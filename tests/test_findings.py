@@ -288,3 +288,82 @@ def test_demo_arguments_are_checked(v1_test, paper_test) -> None:
         findings.theorem3_collusion(v1_test, 1, SeededRandom(b"x"))
     with pytest.raises(ParameterError, match=r"m = .* must lie in \[0, p // clients\)"):
         findings.e2_lifted_projection(paper_test, paper_test.p, SeededRandom(b"x"))
+
+
+# ---- profile v2 (spec 10.9): E2, E3 and Theorem 3 on v2 ciphertexts; structured bases; reuse -----
+
+
+def _h(params, j: int) -> int:
+    """h_j as spec 10.3 states it, written out here with hashlib."""
+    import hashlib
+
+    n = params.n
+    size = (n.bit_length() + 7) // 8
+    block = (len(b"MPKSA v2 h").to_bytes(2, "big") + b"MPKSA v2 h" + n.to_bytes(size, "big") + j.to_bytes(4, "big")
+             + (0).to_bytes(4, "big"))
+    x = int.from_bytes(hashlib.shake_256(block).digest(size + 16), "big") % n
+    return pow(x, 2 * n, n * n)
+
+
+def test_e2_projection_fails_on_v2(seeded) -> None:
+    from mpksa.params import parameter_set
+
+    params = parameter_set("v2-test-512")
+    m = 987654321
+    demo = findings.e2_projection_v2(params, m, seeded())
+    n, n2 = params.n, params.n2
+    assert demo.e1[1] == (1 + m * n) * pow(_h(params, 1), demo.r, n2) % n2
+    for x, codes in zip(demo.e1, demo.errors):
+        assert all(pow(x, e, n2) % n != 1 for e in ((n - 1) // 2, n - 1, n))
+        assert codes == [LInputError.code] * 3
+    big_p, big_q = params.factors
+    order = math.lcm(big_p - 1, big_q - 1)
+    opened = [(pow(x, order, n2) - 1) // n * pow(order, -1, n) % n for x in demo.e1]
+    assert opened == [demo.r, m] == demo.recovered_with_factors  # the carrier holds r, C_1 holds m
+
+
+def test_e3_does_not_return_on_v2_and_structured_bases_would_leak(seeded) -> None:
+    from mpksa.params import parameter_set
+
+    params = parameter_set("v2-test-512")
+    n, n2 = params.n, params.n2
+    demo = findings.e3_v2_no_relation(params, 4321, 99, seeded("hashed"))
+    quotient = demo.c1 * pow(demo.c2, -1, n2) % n2
+    assert quotient % n != 1 and quotient * pow(1 + n, -(4321 - 99), n2) % n2 % n != 1
+    assert (demo.error, demo.guessed_error) == (LInputError.code, LInputError.code)
+    messages = [11, 2, 5, 40]
+    demo = findings.e3_v2_structured_bases(params, messages, seeded("structured"))
+    h = [pow(demo.x * j % n, 2 * n, n2) for j in (1, 2, 3, 4)]
+    assert h[0] * h[3] % n2 == h[1] ** 2 % n2 and demo.structured_bases == h
+    c = [(1 + m * n) * pow(hj, demo.r, n2) % n2 for m, hj in zip(messages, h)]
+    combined = c[0] * c[3] * pow(c[1], -2, n2) % n2
+    assert (combined - 1) // n == 11 + 40 - 2 * 2 == demo.relation
+    hashed = [(1 + m * n) * pow(_h(params, j), demo.r, n2) % n2 for j, m in enumerate(messages, start=1)]
+    assert demo.hashed_e1[1:] == hashed
+    assert (hashed[0] * hashed[3] * pow(hashed[1], -2, n2)) % n2 % n != 1
+    assert demo.hashed_error == LInputError.code
+
+
+def test_a_reused_mask_exponent_gives_every_difference_on_v2(seeded) -> None:
+    from mpksa.params import parameter_set
+
+    params = parameter_set("v2-rsa2048")
+    demo = findings.e7_v2_reused_mask(params, seeded(), segments=3)
+    n = params.n
+    assert demo.differences == [(a - b) % n for a, b in zip(demo.first_segments, demo.second_segments)]
+    assert demo.first_e1[0] != demo.second_e1[0]  # fresh carrier randomness does not help
+    assert demo.guard_errors == [None, "exponent-reused"]
+
+
+@pytest.mark.parametrize("clients", [2, 4])
+def test_theorem3_on_v2_colluders_get_exactly_the_pair_sum(seeded, clients: int) -> None:
+    from mpksa.params import parameter_set
+
+    params = parameter_set("v2-test-512")
+    enc = Encoding(max_clients=10)
+    demo = findings.theorem3_collusion_v2(params, clients, seeded(), encoding=enc, dim=40)
+    assert demo.pair_mask_sum == demo.masks[0] + demo.masks[1]
+    seg_a, seg_b = (expected_segments(demo.quantized[k], 1, enc, params.modulus_bits) for k in (0, 1))
+    assert demo.pair_sums == [a + b for a, b in zip(seg_a, seg_b)]
+    assert demo.pair_weighted_sums == [a + b for a, b in zip(demo.quantized[0], demo.quantized[1])]
+    assert demo.single_errors == [LInputError.code] * len(seg_a)

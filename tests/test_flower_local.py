@@ -1,6 +1,6 @@
 """MPKSA on Flower, in process (LocalGrid, no Ray): exact sums, dropouts at each stage, hostile clients.
 
-Spec 10.6 names the outcome of every failure: before S is fixed (keys stage) the client is left out;
+Spec 11.6 names the outcome of every failure: before S is fixed (keys stage) the client is left out;
 after (upload or respond stage) the attempt aborts and the round is re-run with fresh randomness
 without the clients that failed; a failed decryption aborts the attempt without naming anyone;
 after `max_attempts` attempts, or with |S| < 2, the round is skipped and the model kept.

@@ -1,4 +1,4 @@
-"""The client mod on its own: stage transitions, the state it keeps, and what it refuses (spec 10.4).
+"""The client mod on its own: stage transitions, the state it keeps, and what it refuses (spec 11.4).
 
 A hand-written server drives one node of a LocalGrid message by message, so that each message can
 be wrong in exactly one way.

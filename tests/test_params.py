@@ -22,9 +22,9 @@ from mpksa.params import (
 RSA_2048_DECIMAL_SHA256 = "b3c2468add10e2a0c4a251d9d2bac4ba04d4b3527156ceead43a1305e03f1fc0"
 
 
-def test_the_five_named_sets_exist() -> None:
+def test_the_seven_named_sets_exist() -> None:
     assert set(PARAMETER_SET_NAMES) == {"paper-512", "paper-test", "v1-rsa2048-short", "v1-rsa2048-full",
-                                        "v1-test-512"}
+                                        "v1-test-512", "v2-rsa2048", "v2-test-512"}
 
 
 @pytest.mark.parametrize("name", PARAMETER_SET_NAMES)
@@ -43,7 +43,7 @@ def test_paper_groups(name: str) -> None:
     assert params.insecure  # the printed scheme is broken whatever the size (E1..E6)
 
 
-@pytest.mark.parametrize("name", ["v1-rsa2048-short", "v1-rsa2048-full"])
+@pytest.mark.parametrize("name", ["v1-rsa2048-short", "v1-rsa2048-full", "v2-rsa2048"])
 def test_rsa2048_modulus(name: str) -> None:
     params = parameter_set(name)
     assert isinstance(params, V1Params)
@@ -51,12 +51,13 @@ def test_rsa2048_modulus(name: str) -> None:
     assert len(decimal) == 617 and params.n.bit_length() == 2048
     assert hashlib.sha256(decimal.encode("ascii")).hexdigest() == RSA_2048_DECIMAL_SHA256
     assert not params.insecure and params.factors is None
-    assert params.exponent_bits == {"v1-rsa2048-short": 256, "v1-rsa2048-full": 2048 + 128}[name]
+    assert params.exponent_bits == {"v1-rsa2048-short": 256, "v1-rsa2048-full": 2048 + 128, "v2-rsa2048": 256}[name]
     assert sympy.gcd(params.g, params.n) == 1 and params.g != 1
 
 
-def test_v1_test_512_is_flagged_insecure() -> None:
-    params = parameter_set("v1-test-512")
+@pytest.mark.parametrize("name", ["v1-test-512", "v2-test-512"])
+def test_test_512_is_flagged_insecure(name: str) -> None:
+    params = parameter_set(name)
     assert isinstance(params, V1Params)
     assert params.insecure
     p, q = params.factors
@@ -73,6 +74,7 @@ def _tampered() -> list[tuple[str, object, str]]:
     paper = parameter_set("paper-test")
     v1 = parameter_set("v1-test-512")
     rsa = parameter_set("v1-rsa2048-short")
+    v2, v2_rsa = parameter_set("v2-test-512"), parameter_set("v2-rsa2048")
     other_n = rsa.n + 2
     return [
         ("paper p", dataclasses.replace(paper, p=paper.p + 2), "must"),
@@ -87,6 +89,9 @@ def _tampered() -> list[tuple[str, object, str]]:
         ("rsa g", dataclasses.replace(rsa, g=2), "g must follow from n"),
         ("rsa n", dataclasses.replace(rsa, n=other_n, g=derive_v1_generator(other_n)),
          "n must be the RSA-2048 challenge number"),
+        ("v2 g chosen", dataclasses.replace(v2, g=v2.g * v2.g % v2.n2), "g must follow from n"),
+        ("v2 mask sum wraps", dataclasses.replace(v2, mask_bits=480), "L + 32 must be below |n|"),
+        ("v2 short mask", dataclasses.replace(v2_rsa, mask_bits=256), "needs L >= 288"),
     ]
 
 

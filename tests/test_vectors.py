@@ -232,6 +232,29 @@ def test_verify_detects_a_wrong_error_code_and_a_duplicate_tc_id(tmp_path: Path)
     assert "expected error" in problems
 
 
+@pytest.mark.parametrize("name", ["v2-test-512", "v2-rsa2048"])
+def test_v2_rerun_after_an_abort_is_fresh_and_verify_catches_reuse(tmp_path: Path, name: str) -> None:
+    relative = f"v2/{name}/transcripts.json"
+    tests = {t["tcId"]: t for t in _tests(_load(relative))}
+    rerun = next(t for t in tests.values() if "FreshRerun" in t["flags"])
+    aborted = tests[rerun["intermediates"]["rerun_of"]]
+    assert aborted["abort"]["code"] == "round-aborted" and rerun["result"] == "valid"
+    enc = [s["inputs"] for t in (aborted, rerun) for s in t["operations"] if s["op"] == "Enc"]
+    masks = [i["r"] for i in enc]
+    assert len(set(masks)) == len(masks)  # every client, in both rounds, its own mask exponent
+    root = _copy_vectors(tmp_path)
+
+    def reuse(data: Json) -> None:
+        by_id = {t["tcId"]: t for t in _tests(data)}
+        old, new = by_id[aborted["tcId"]], by_id[rerun["tcId"]]
+        first_enc = next(s for s in old["operations"] if s["op"] == "Enc")
+        next(s for s in new["operations"] if s["op"] == "Enc")["inputs"]["r"] = first_enc["inputs"]["r"]
+
+    _rewrite(root, relative, reuse)
+    problems = "\n".join(verify_mod.verify(root, recompute=False, only=_only(relative)).problems)
+    assert "a re-run reuses randomness of the aborted round" in problems
+
+
 # -- transcripts against run_round and the plaintext ---------------------------------------------
 
 
@@ -279,14 +302,14 @@ def test_transcript_equals_run_round_and_the_plaintext_sum(relative: str, tc_id:
 
     plaintext = [sum(weights[i] * _quantize_directly(updates[i][t], encoding) for i in online) for t in range(dim)]
     correct = (decoded["weighted_sums"], decoded["weight_sum"]) == (plaintext, sum(weights[i] for i in online))
-    assert correct == (params.profile == "v1"), "v1 decrypts the plaintext sum; the printed paper Dec does not (E1)"
+    assert correct == (params.profile != "paper"), "v1 and v2 decrypt the plaintext sum; the printed Dec does not (E1)"
 
 
 # -- coverage -------------------------------------------------------------------------------------
 
 
-def test_every_operation_has_valid_and_invalid_vectors_on_the_main_v1_sets() -> None:
-    for parameter_set_name in ("v1-test-512", "v1-rsa2048-short"):
+def test_every_operation_has_valid_and_invalid_vectors_on_the_main_v1_and_v2_sets() -> None:
+    for parameter_set_name in ("v1-test-512", "v1-rsa2048-short", "v2-test-512", "v2-rsa2048"):
         tests = [t for r, d in _files().items() if d["parameterSet"] == parameter_set_name
                  and d["family"] not in ("transcripts", "errata") for t in _tests(d)]
         for op in ops.OPERATIONS:
@@ -298,13 +321,15 @@ def test_every_error_code_raised_by_an_operation_appears() -> None:
     codes = {t.get("error") for d in _files().values() for t in _tests(d)}
     codes |= {s.get("error") for d in _files().values() for t in _tests(d) for s in t.get("operations", [])}
     codes |= {t["abort"]["code"] for d in _files().values() for t in _tests(d) if "abort" in t}
-    # Not operation errors: the base class, run_round's registry lookup, and the reserved re-run refusal.
-    unreachable = {"mpksa-error", "unknown-client-id", "rerun-refused"}
+    # Not operation errors: the base class, run_round's registry lookup, and the client-side guards' refusals
+    # (re-run guard, v2 mask guard), which the errata's finding records show.
+    unreachable = {"mpksa-error", "unknown-client-id", "rerun-refused", "exponent-reused"}
     assert set(ERROR_CLASSES) - unreachable <= codes, sorted(set(ERROR_CLASSES) - unreachable - codes)
 
 
-def test_whole_rounds_cover_every_size_from_2_to_10_and_n_minus_2_dropouts() -> None:
-    data = _load("v1/v1-test-512/transcripts.json")
+@pytest.mark.parametrize("relative", ["v1/v1-test-512/transcripts.json", "v2/v2-test-512/transcripts.json"])
+def test_whole_rounds_cover_every_size_from_2_to_10_and_n_minus_2_dropouts(relative: str) -> None:
+    data = _load(relative)
     sizes = {len(t["intermediates"]["online"]) for t in _tests(data) if t["result"] == "valid"}
     assert set(range(2, 11)) <= sizes
     dropouts = [t["intermediates"] for t in _tests(data) if "Dropout" in t["flags"]]
@@ -315,7 +340,8 @@ def test_whole_rounds_cover_every_size_from_2_to_10_and_n_minus_2_dropouts() -> 
 
 def test_every_parameter_set_has_every_family() -> None:
     files = _files()
-    for name in ("paper-test", "paper-512", "v1-test-512", "v1-rsa2048-short", "v1-rsa2048-full"):
+    for name in ("paper-test", "paper-512", "v1-test-512", "v1-rsa2048-short", "v1-rsa2048-full", "v2-test-512",
+                 "v2-rsa2048"):
         profile = parameter_set(name).profile
         families = {d["family"] for d in files.values() if d["parameterSet"] == name}
         assert {"keys", "se", "encoding", "enc", "challenge", "agg", "dec", "transcripts"} <= families, name

@@ -214,6 +214,52 @@ def _claims_e7(r: Json, test: Json, params: Json) -> str | None:
     return None
 
 
+def _enc_e1(test: Json, params: Json) -> list[int]:
+    codec = Codec(params_from_json(params))
+    return [codec.e1_in(x, "e1") for x in test["outputs"]["ciphertext"]["e1"]]
+
+
+def _claims_e2_v2(r: Json, test: Json, params: Json) -> str | None:
+    if _enc_e1(test, params) != r["e1"]:
+        return "Enc's E_1 is not the finding's upload (carrier, C_1)"
+    if any(e != L_ERROR for row in r["errors"] for e in row):
+        return "every public exponent must leave an L input that is not 1 mod n, on the carrier and on C_1"
+    if r["order_multiple"] is not None and r["recovered_with_factors"] != [r["r"], r["m"]]:
+        return "with the factors of n the projection must recover r from the carrier and m from C_1"
+    return None
+
+
+def _claims_e3_v2(r: Json, test: Json, params: Json) -> str | None:
+    if _enc_e1(test, params)[1:] != [r["c1"], r["c2"]]:
+        return "Enc's data elements are not (C_1, C_2) of the finding"
+    return None if (r["error"], r["guessed_error"]) == (L_ERROR,) * 2 else "no combination of v2 segments may pass L"
+
+
+def _claims_structured(r: Json, test: Json, params: Json) -> str | None:
+    if _enc_e1(test, params) != r["hashed_e1"]:
+        return "Enc's E_1 is not the finding's upload under hashed bases"
+    if not r["structured_identity"] or r["relation"] != r["expected_relation"]:
+        return "structured bases must give h_1 h_4 = h_2^2 and reveal m_1 + m_4 - 2 m_2"
+    return None if r["hashed_error"] == L_ERROR else "the hashed bases must leave the combination refused by L"
+
+
+def _claims_reused(r: Json, test: Json, params: Json) -> str | None:
+    if _enc_e1(test, params) != r["second_e1"]:
+        return "Enc's E_1 is not the second upload of the finding"
+    if r["differences"] != r["expected_differences"]:
+        return "the quotients of the two uploads must give every difference m_j - m'_j"
+    return None if r["guard_errors"] == [None, "exponent-reused"] else "the guard must admit r once, then refuse it"
+
+
+def _claims_theorem3_v2(r: Json, test: Json, params: Json) -> str | None:
+    if _message(test, params, "sums") != r["pair_sums"]:
+        return "Dec of the coalition's aggregate is not the finding's pair sum"
+    a, b = r["pair"]
+    if r["pair_weighted_sums"] != [x + y for x, y in zip(r["quantized"][a], r["quantized"][b])]:
+        return "the pair sum must decode to m_a + m_b"
+    return None if all(e == L_ERROR for e in r["single_errors"]) else "client a alone must stay hidden"
+
+
 CLAIMS: dict[str, Callable[[Json, Json, Json], str | None]] = {
     "e1_paper_decryption": _claims_e1,
     "e1_smallest_counterexample": _claims_e1,
@@ -228,6 +274,11 @@ CLAIMS: dict[str, Callable[[Json, Json, Json], str | None]] = {
     "e6_negative_values": _claims_e6,
     "theorem3_collusion": _claims_theorem3,
     "e7_rerun_difference": _claims_e7,
+    "e2_projection_v2": _claims_e2_v2,
+    "e3_v2_no_relation": _claims_e3_v2,
+    "e3_v2_structured_bases": _claims_structured,
+    "e7_v2_reused_mask": _claims_reused,
+    "theorem3_collusion_v2": _claims_theorem3_v2,
 }
 
 
@@ -262,8 +313,10 @@ def _with_finding(g: Group, function: str, arguments: Json, build: Callable[[Any
 def errata_family(f: VectorFile, params: Params, lean: bool) -> None:
     if params.profile == "paper":
         _paper_errata(f, params)
-    else:
+    elif params.profile == "v1":
         _v1_errata(f, params, lean)
+    else:
+        _v2_errata(f, params)
 
 
 def _paper_errata(f: VectorFile, params: Params) -> None:
@@ -401,6 +454,52 @@ def _v1_errata(f: VectorFile, params: Params, lean: bool) -> None:
     _with_finding(g, "theorem3_collusion", {"params": params.name, "clients": "0x4", "rng": _seed(params, "T3"),
                                             "dim": "0x3"}, collusion_dec)
     _e7(g, c, params)
+
+
+def _v2_errata(f: VectorFile, params: Params) -> None:
+    c = Codec(params)
+    g = f.group(params, Encoding(), "findings on v2 ciphertexts (spec 10.9): E2 and E3 do not return, structured "
+                "bases and a reused mask exponent would leak, Theorem 3 holds")
+    m1, m2 = 12345, 678
+
+    def enc_inputs(demo: Any, segments: list[int], r1: int, r2: int) -> Json:
+        return {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s), "segments": [c.message(m) for m in segments],
+                "r": c.mask(demo.r), "r1": [c.exponent(r1)], "r2": [c.exponent(r2)]}
+
+    _with_finding(g, "e2_projection_v2", {"params": params.name, "m": hex(m1), "rng": _seed(params, "E2-v2")},
+                  lambda demo: ("Enc", enc_inputs(demo, [demo.m], demo.r1, demo.r2),
+                                "E2 on v2: the public exponents (n-1)/2, n-1, n leave the carrier and C_1 not 1 mod n",
+                                {"ProjectionFailsV2"}))
+    _with_finding(g, "e3_v2_no_relation", {"params": params.name, "m1": hex(m1), "m2": hex(m2),
+                                           "rng": _seed(params, "E3-v2")},
+                  lambda demo: ("Enc", enc_inputs(demo, [m1, m2], demo.r1, demo.r2),
+                                "E3 on v2: C_1 / C_2 keeps (h_1/h_2)^r, whatever difference is guessed",
+                                {"NoRelationHashedBases", "MultiSegment"}))
+    messages = [5, 3, 7, 1000]
+    _with_finding(g, "e3_v2_structured_bases", {"params": params.name, "messages": [hex(m) for m in messages],
+                                                "rng": _seed(params, "E3-structured")},
+                  lambda demo: ("Enc", enc_inputs(demo, messages, demo.r1, demo.r2),
+                                "why the bases are hashed: under (x*j)^2n bases C_1 C_4 / C_2^2 would give "
+                                "m_1 + m_4 - 2 m_2 = 999; under the hashed ones (this upload) L refuses it",
+                                {"StructuredBases", "MultiSegment"}))
+    arguments = {"params": params.name, "rng": _seed(params, "E7-v2"), "segments": "0x3"}
+    _, reuse = call("e7_v2_reused_mask", arguments)
+    g.op("Enc", enc_inputs(reuse, reuse.first_segments, *reuse.first_carrier),
+         "a client's upload under the mask exponent r", {"ReusedMaskExponent", "MultiSegment"})
+    _with_finding(g, "e7_v2_reused_mask", arguments,
+                  lambda demo: ("Enc", enc_inputs(demo, demo.second_segments, *demo.second_carrier),
+                                "its next upload under the same r: C_j / C'_j gives m_j - m'_j to anyone; the "
+                                "client's MaskGuard refuses the second use", {"ReusedMaskExponent", "MultiSegment"}))
+
+    def collusion_dec(demo: Any) -> tuple[Any, ...]:
+        inputs = {"alphas": [c.exponent(demo.alpha)], "e_agg": [c.e1(x) for x in demo.pair_e_agg],
+                  "d": [c.element(demo.d_star)], "t": [c.element(demo.t_star)], "clients": 2}
+        return ("Dec", inputs, f"Theorem 3 on v2: the server and the {len(demo.sks) - 2} colluders strip their "
+                "shares of the carrier and decrypt m_a + m_b of the honest pair; client a alone stays hidden",
+                {"Collusion"})
+
+    _with_finding(g, "theorem3_collusion_v2", {"params": params.name, "clients": "0x4", "rng": _seed(params, "T3-v2"),
+                                               "dim": "0x3"}, collusion_dec)
 
 
 def _e4(g: Group, c: Codec, params: Params) -> None:

@@ -49,6 +49,7 @@ MALFORMED = "malformed-input"
 EXPONENT = "exponent-out-of-range"
 OUT_OF_RANGE = "element-out-of-range"
 NON_UNIT = "non-unit"
+DEGENERATE = "degenerate-element"
 DIMENSION = "dimension-mismatch"
 VALUE_RANGE = "value-out-of-range"
 
@@ -64,8 +65,13 @@ class Scope:
         return Codec(self.params)
 
     @property
-    def v1(self) -> bool:
-        return self.params.profile == "v1"
+    def corrected(self) -> bool:
+        """v1 or v2: one group mod n^2, one alpha, the offset encoding."""
+        return self.params.profile != "paper"
+
+    @property
+    def v2(self) -> bool:
+        return self.params.profile == "v2"
 
     @property
     def k(self) -> int:
@@ -103,7 +109,7 @@ def keys_family(f: VectorFile, s: Scope) -> None:
 def _sys_gen(g: Group, s: Scope) -> None:
     c, bound = s.codec, s.params.exponent_bound
     rng = s.rng("keys", "SysGen")
-    counts = (1, 2, 3) if not s.v1 else (1,)
+    counts = (1, 2, 3) if not s.corrected else (1,)
     for u in counts if not s.lean else (1,):
         alphas = [exponent(bound, rng) for _ in range(u)]
         flags = {"Normal"} | ({"MultiSegment"} if u > 1 else set())
@@ -113,12 +119,12 @@ def _sys_gen(g: Group, s: Scope) -> None:
         g.op("SysGen", {"alphas": [c.exponent(bound - 1)]}, "alpha = bound - 1", {"EdgeExponent"})
     g.op("SysGen", {"alphas": [c.exponent(0)]}, "alpha = 0 would leave beta = 1", {"ExponentOutOfRange"},
          expect=EXPONENT)
-    if not s.v1:  # q fits the fixed length of an exponent, so alpha = q can be written (and must be refused)
+    if not s.corrected:  # q fits the fixed length of an exponent, so alpha = q can be written (and must be refused)
         g.op("SysGen", {"alphas": [c.exponent(bound)]}, "alpha = q, outside [1, q)", {"ExponentOutOfRange"},
              expect=EXPONENT)
-    if s.v1:
+    if s.corrected:
         two = [c.exponent(exponent(bound, rng)) for _ in range(2)]
-        g.op("SysGen", {"alphas": two}, "v1 has one server key: a second alpha is refused", {"RandomnessCount"},
+        g.op("SysGen", {"alphas": two}, f"{s.params.profile} has one server key: a second alpha is refused", {"RandomnessCount"},
              expect=MALFORMED)
         g.op("SysGen", {"alphas": []}, "no alpha at all", {"RandomnessCount"}, expect=MALFORMED)
     alpha = c.exponent(exponent(bound, rng))
@@ -165,8 +171,8 @@ def _agg_pk_gen(g: Group, s: Scope) -> None:
     g.op("AggPKGen", {"public_keys": _entries(s, [1, 2, 1], keys[:3])}, "client id 1 twice",
          {"DuplicateClientId"}, expect="duplicate-client-id")
     g.op("AggPKGen", {"public_keys": []}, "|S| = 0", {"TooFewClients"}, expect="too-few-clients")
-    if s.v1:
-        g.op("AggPKGen", {"public_keys": _entries(s, [1], keys[:1])}, "|S| = 1 is refused in v1",
+    if s.corrected:
+        g.op("AggPKGen", {"public_keys": _entries(s, [1], keys[:1])}, f"|S| = 1 is refused in {s.params.profile}",
              {"TooFewClients", "SingleClient"}, expect="too-few-clients")
     else:
         g.op("AggPKGen", {"public_keys": _entries(s, [1], keys[:1])},
@@ -185,6 +191,10 @@ def _agg_pk_gen(g: Group, s: Scope) -> None:
         g.op("AggPKGen", {"public_keys": entries}, f"pk_2 is {name}", {flag}, expect=code)
         if s.lean:
             break
+    for name, value in _degenerate_elements(s).items():
+        entries = _entries(s, [1, 2], keys[:2])
+        entries[1]["pk"] = value
+        g.op("AggPKGen", {"public_keys": entries}, f"pk_2 = {name}", {"DegenerateElement"}, expect=DEGENERATE)
     entries = _entries(s, [1, 2], keys[:2])
     entries[1]["id"] = 2**32
     g.op("AggPKGen", {"public_keys": entries}, "client id 2^32 does not fit 32 bits", {"MalformedType"},
@@ -206,6 +216,14 @@ def _bad_elements(s: Scope) -> dict[str, tuple[str, str, str]]:
         what = "a prime factor of n" if getattr(s.params, "factors", None) else "n itself"
         out[f"{what} (not a unit)"] = (c.element(non_unit), NON_UNIT, "NonUnit")
     return out
+
+
+def _degenerate_elements(s: Scope) -> dict[str, str]:
+    """v2: units that are 1 or n - 1 mod n, which a v2 client refuses as beta, pk_S or R (spec 10.5); none in v1."""
+    if not s.v2:
+        return {}
+    n, c = s.params.message_modulus, s.codec
+    return {"1 + n, in <1 + n> (1 mod n)": c.element(1 + n), "n^2 - 1 (n - 1 mod n)": c.element(n * n - 1)}
 
 
 def _check_pk_s(g: Group, s: Scope) -> None:
@@ -239,6 +257,9 @@ def _check_pk_s(g: Group, s: Scope) -> None:
         g.op("CheckPkS", {"pk_s": value, "pk_i": c.element(pks[0])}, f"pk_S is {name}", {flag}, expect=code)
         if s.lean:
             break
+    for name, value in _degenerate_elements(s).items():
+        g.op("CheckPkS", {"pk_s": value, "pk_i": c.element(pks[0])}, f"pk_S = {name}", {"DegenerateElement"},
+             expect=DEGENERATE)
     if not s.lean:
         bad = list(announced)
         bad[2] = c.element(0)
@@ -296,9 +317,15 @@ def se_family(f: VectorFile, s: Scope) -> None:
     g.op("SE", {**base, "nonce": "00" * 12, "alpha": c.exponent(0)}, "alpha = 0", {"ExponentOutOfRange"},
          expect=EXPONENT)
     g.op("SE", {**base, "nonce": "00" * 12, "pk_i": c.element(0)}, "pk_i = 0", {"ZeroElement"}, expect=OUT_OF_RANGE)
+    for name, value in _degenerate_elements(s).items():
+        g.op("SE", {**base, "nonce": "00" * 12, "pk_i": value}, f"pk_i = {name}: the server would raise it to alpha",
+             {"DegenerateElement"}, expect=DEGENERATE)
     g.op("DSE", {"beta": c.element(0), "sk": c.exponent(client.sk), "sealed": sealed, "round": 1, "client_id": 3},
          "beta = 0", {"ZeroElement"}, expect=OUT_OF_RANGE)
     dse(sealed, "sk_i = 0", {"ExponentOutOfRange"}, sk=0, expect=EXPONENT)
+    for name, value in _degenerate_elements(s).items():
+        g.op("DSE", {"beta": value, "sk": c.exponent(client.sk), "sealed": sealed, "round": 1, "client_id": 3},
+             f"beta = {name}", {"DegenerateElement"}, expect=DEGENERATE)
     if not s.lean:
         g.op("SE", {**base, "nonce": "00" * 12, "model": model.hex()[:-1]}, "model with an odd number of hex digits",
              {"MalformedHex"}, expect=MALFORMED)
@@ -334,9 +361,9 @@ def encoding_family(f: VectorFile, s: Scope) -> None:
               {"SingleSlotSegment", "MultiSegment", "NegativeValues"})
         _decode_from_clients(g1, s, [[5, -3, 0], [7, 2, -9]], [1, 1], "k = 1, two clients, signed values",
                              {"SingleSlotSegment", "MultiSegment", "NegativeValues"}
-                             | (set() if s.v1 else {"NegativeDecodeWrong"}))
+                             | (set() if s.corrected else {"NegativeDecodeWrong"}))
     _decode(f.group(s.params, s.encoding, "Decode: Algorithm 2 per segment, slot check, remove |S|*V (v1)"), s)
-    if s.v1 and not s.lean:
+    if s.corrected and not s.lean:
         _slot_limits(f, s)
     _recover(f.group(s.params, s.encoding, "Recover: Algorithm 2 with an explicit super-increasing vector a"), s)
 
@@ -370,9 +397,9 @@ def _encode(g: Group, s: Scope) -> None:
     rng = s.rng("encoding", "Encode")
     q_max, k = s.encoding.q_max, s.k
     g.op("Encode", {"quantized": [3, 1, 4], "weight": 1}, "three small non-negative values", {"Normal"})
-    neg_flags = {"NegativeValues"} | (set() if s.v1 else {"NegativeDecodeWrong"})
+    neg_flags = {"NegativeValues"} | (set() if s.corrected else {"NegativeDecodeWrong"})
     g.op("Encode", {"quantized": [7, -2, -5, 10], "weight": 1},
-         "signed values" + ("" if s.v1 else ": Eq. (2) packs a negative integer, reduced mod p (E6)"), neg_flags)
+         "signed values" + ("" if s.corrected else ": Eq. (2) packs a negative integer, reduced mod p (E6)"), neg_flags)
     g.op("Encode", {"quantized": [q_max, -q_max, 0], "weight": 1}, "+-q_max and 0", {"NegativeValues"})
     g.op("Encode", {"quantized": [], "weight": 1}, "dim = 0: only the weight slot", {"Normal"})
     short = k + max(1, k // 3) - 1  # dim + 1 = k + max(1, k/3): not a multiple of k
@@ -413,7 +440,7 @@ def _decode_from_clients(g: Group, s: Scope, quantized: list[list[int]], weights
 def _decode(g: Group, s: Scope) -> None:
     rng = s.rng("encoding", "Decode")
     q_max, k = s.encoding.q_max, s.k
-    if s.v1:
+    if s.corrected:
         three = [quantized_values(rng, 6, q_max) for _ in range(3)]
         _decode_from_clients(g, s, three, [1, 1, 1], "three clients, signed values", {"Normal", "NegativeValues"})
         dim = k + max(1, k // 3) - 1
@@ -438,7 +465,7 @@ def _decode(g: Group, s: Scope) -> None:
     if not s.lean:
         g.op("Decode", {"sums": [c.message(1)[:-2]], "clients": 1, "dim": 0}, "a segment sum one byte short",
              {"MalformedHex"}, expect=MALFORMED)
-    if s.v1:
+    if s.corrected:
         limit = 2 * 2 * s.encoding.value_bound
         over = [c.message(limit + 1)]
         g.op("Decode", {"sums": over, "clients": 2, "dim": 0}, "weight slot sum 4V + 1 above |S|*2V = 4V",
@@ -497,6 +524,9 @@ def _recover(g: Group, s: Scope) -> None:
 
 
 def enc_family(f: VectorFile, s: Scope) -> None:
+    if s.v2:
+        _enc_v2(f, s)
+        return
     g = f.group(s.params, s.encoding, "Enc (Sec. 3.2, 3.4; review C.4): explicit r1, r2")
     c, params = s.codec, s.params
     rng = s.rng("enc", "setup")
@@ -506,10 +536,10 @@ def enc_family(f: VectorFile, s: Scope) -> None:
         keys = [key_pair(params, rng) for _ in range(3)]
         pk_s = product(params, [k.pk for k in keys])
         segments = profile_of(params).encode(quantized_values(rng, dim, s.encoding.q_max), 1, s.encoding, params)
-        _, r1, r2 = encrypt(params, server, pk_s, segments, rng)
+        _, draws = encrypt(params, server, pk_s, segments, rng)
+        r1, r2 = draws.r1, draws.r2
         base: dict[str, Any] = {"betas": [c.element(b) for b in server.betas], "pk_s": c.element(pk_s),
-                "segments": [c.message(m) for m in segments], "r1": [c.exponent(r) for r in r1],
-                "r2": [c.exponent(r) for r in r2]}
+                "segments": [c.message(m) for m in segments], **draws.inputs(c)}
         multi = {"MultiSegment"} if len(segments) > 1 else set()
         g.op("Enc", base, f"{len(segments)} segment(s) of an encoded update", {"Normal"} | multi)
     u = len(segments)
@@ -518,7 +548,7 @@ def enc_family(f: VectorFile, s: Scope) -> None:
     top = params.message_modulus - 1
     g.op("Enc", dict(base, segments=[c.message(0)] + [c.message(top)] * (u - 1)) if u > 1 else
          dict(base, segments=[c.message(top)]), "segments at 0 and at modulus - 1", {"Normal"} | multi)
-    if s.v1:
+    if s.corrected:
         g.op("Enc", dict(base, segments=base["segments"][:-1] + [_modulus_as_message(params)]),
              "a segment equal to n, outside [0, n)", {"OutOfRange"}, expect=VALUE_RANGE)
         g.op("Enc", dict(base, r2=base["r2"][:-1]), "one r2 fewer than r1", {"RandomnessCount", "DimensionMismatch"},
@@ -547,6 +577,56 @@ def enc_family(f: VectorFile, s: Scope) -> None:
         g.op("Enc", dict(base, r1=base["r1"][0]), "r1 is a string, not a list", {"MalformedType"}, expect=MALFORMED)
 
 
+def _enc_v2(f: VectorFile, s: Scope) -> None:
+    """Enc of v2 (spec 10.4): the mask exponent r, then the carrier's r1, r2; u data segments after the carrier."""
+    g = f.group(s.params, s.encoding, "Enc of v2 (spec 10.4): explicit mask exponent r and the carrier's r1, r2")
+    c, params = s.codec, s.params
+    rng = s.rng("enc", "setup")
+    for dim in (3, s.k + 2, 2 * s.k + 3):
+        server = server_key(params, s.encoding, dim, rng)
+        pk_s = product(params, [key_pair(params, rng).pk for _ in range(3)])
+        segments = profile_of(params).encode(quantized_values(rng, dim, s.encoding.q_max), 1, s.encoding, params)
+        _, draws = encrypt(params, server, pk_s, segments, rng)
+        base: dict[str, Any] = {"betas": [c.element(b) for b in server.betas], "pk_s": c.element(pk_s),
+                                "segments": [c.message(m) for m in segments], **draws.inputs(c)}
+        multi = {"MultiSegment"} if len(segments) > 1 else set()
+        g.op("Enc", base, f"{len(segments)} data segment(s) after the carrier", {"Normal", "MaskExponent"} | multi)
+    u, top = len(segments), params.message_modulus - 1
+    g.op("Enc", dict(base, r=c.mask(1), r1=[c.exponent(1)], r2=[c.exponent(params.exponent_bound - 1)]),
+         "r = 1, r1 = 1 and r2 = bound - 1", {"EdgeExponent", "MaskExponent", "MultiSegment"})
+    g.op("Enc", dict(base, r=c.mask(params.mask_bound - 1)), "r = 2^L - 1, the largest mask exponent",
+         {"EdgeExponent", "MaskExponent", "MultiSegment"})
+    g.op("Enc", dict(base, segments=[c.message(0)] + [c.message(top)] * (u - 1)), "segments at 0 and at n - 1",
+         {"Normal", "MultiSegment"})
+    g.op("Enc", dict(base, segments=base["segments"][:-1] + [_modulus_as_message(params)]),
+         "a segment equal to n, outside [0, n)", {"OutOfRange"}, expect=VALUE_RANGE)
+    g.op("Enc", dict(base, segments=[]), "no data segment: u must be at least 1", {"DimensionMismatch"},
+         expect=DIMENSION)
+    g.op("Enc", dict(base, r=c.mask(0)), "r = 0 would leave every segment unmasked",
+         {"MaskExponent", "ExponentOutOfRange"}, expect=EXPONENT)
+    g.op("Enc", {k: v for k, v in base.items() if k != "r"}, "no mask exponent r", {"MaskExponent", "RandomnessCount"},
+         expect=MALFORMED)
+    g.op("Enc", dict(base, r=c.exponent(5)), "r written with the length of an exponent, not of 2^L",
+         {"MaskExponent", "MalformedHex"}, expect=MALFORMED)
+    g.op("Enc", dict(base, r=[base["r"]]), "r given as a list", {"MaskExponent", "MalformedType"}, expect=MALFORMED)
+    g.op("Enc", dict(base, r1=base["r1"] * 2, r2=base["r2"] * 2), "a second (r1, r2) pair: v2 has one carrier",
+         {"RandomnessCount", "CarrierOnly"}, expect=MALFORMED)
+    g.op("Enc", dict(base, r1=[], r2=[]), "no (r1, r2) pair for the carrier", {"RandomnessCount"}, expect=MALFORMED)
+    g.op("Enc", dict(base, r2=[]), "one r2 fewer than r1", {"RandomnessCount", "DimensionMismatch"}, expect=DIMENSION)
+    g.op("Enc", dict(base, r1=[c.exponent(0)]), "r1 = 0", {"ExponentOutOfRange"}, expect=EXPONENT)
+    g.op("Enc", dict(base, betas=base["betas"] * 2), "two betas: v2 has one server key", {"DimensionMismatch"},
+         expect=DIMENSION)
+    g.op("Enc", dict(base, betas=[]), "no beta at all", {"DimensionMismatch"}, expect=DIMENSION)
+    for name, (value, code, flag) in _bad_elements(s).items():
+        g.op("Enc", dict(base, pk_s=value), f"pk_S is {name}", {flag}, expect=code)
+        g.op("Enc", dict(base, betas=[value]), f"beta is {name}", {flag}, expect=code)
+    for name, value in _degenerate_elements(s).items():
+        g.op("Enc", dict(base, pk_s=value), f"pk_S = {name}", {"DegenerateElement"}, expect=DEGENERATE)
+        g.op("Enc", dict(base, betas=[value]), f"beta = {name}", {"DegenerateElement"}, expect=DEGENERATE)
+    g.op("Enc", dict(base, segments=[m[:-2] for m in base["segments"]]), "segments one byte short",
+         {"MalformedHex"}, expect=MALFORMED)
+
+
 def _modulus_as_message(params: Params) -> str:
     """The modulus n itself in the fixed length of a message (it fits: n < 256^len)."""
     n = params.message_modulus
@@ -557,8 +637,8 @@ def _modulus_as_message(params: Params) -> str:
 
 
 def _round(s: Scope, family: str, clients: int = 3, dim: int | None = None) -> MiniRound:
-    dim = dim if dim is not None else (s.k + 2 if s.v1 and not s.lean else 3)
-    return mini_round(s.params, s.encoding, clients, dim, s.rng(family, "round"), signed=s.v1)
+    dim = dim if dim is not None else (s.k + 2 if s.corrected and not s.lean else 3)
+    return mini_round(s.params, s.encoding, clients, dim, s.rng(family, "round"), signed=s.corrected)
 
 
 def challenge_family(f: VectorFile, s: Scope) -> None:
@@ -575,10 +655,18 @@ def challenge_family(f: VectorFile, s: Scope) -> None:
         g.op("ChelGen", {"ciphertexts": bad}, f"g^r2 of client 2 is {name}", {flag}, expect=code)
         if s.lean:
             break
-    if s.v1 and len(world.challenge) > 1:
+    if s.corrected and len(world.challenge) > 1:
         bad = [dict(ct) for ct in cts]
         bad[2] = dict(bad[2], e2=bad[2]["e2"][:-1])
         g.op("ChelGen", {"ciphertexts": bad}, "client 3 sends one E_2 pair fewer", {"DimensionMismatch"},
+             expect=DIMENSION)
+    if s.v2:
+        doubled = [dict(ct, e2=ct["e2"] * 2) for ct in cts]
+        g.op("ChelGen", {"ciphertexts": doubled}, "every ciphertext carries a second E_2 pair: v2 challenges the "
+             "carrier only", {"CarrierOnly", "DimensionMismatch"}, expect=DIMENSION)
+        bad = [dict(ct) for ct in cts]
+        bad[2] = dict(bad[2], e2=bad[2]["e2"] * 2)
+        g.op("ChelGen", {"ciphertexts": bad}, "client 3 sends a second E_2 pair", {"CarrierOnly", "DimensionMismatch"},
              expect=DIMENSION)
     if not s.lean:
         g.op("ChelGen", {"ciphertexts": [{"e1": cts[0]["e1"]}]}, "a ciphertext without e2", {"MalformedType"},
@@ -610,6 +698,18 @@ def challenge_family(f: VectorFile, s: Scope) -> None:
         g.op("ResGen", {"challenge": [value] + challenge[1:], "sk": sk}, f"R_1 is {name}", {flag}, expect=code)
         if s.lean:
             break
+    for name, value in _degenerate_elements(s).items():
+        g.op("ResGen", {"challenge": [value], "sk": sk}, f"R = {name}: its power would reveal sk_i",
+             {"DegenerateElement"}, expect=DEGENERATE)
+    if s.v2:
+        g.op("ResGen", {"challenge": challenge * 2, "sk": sk}, "two challenges: a v2 client answers the carrier's "
+             "R only", {"CarrierOnly", "DimensionMismatch"}, expect=DIMENSION)
+        g.op("ResGen", {"challenge": [], "sk": sk}, "no challenge", {"CarrierOnly", "DimensionMismatch"},
+             expect=DIMENSION)
+        g.op("CheckChallenge", {"challenge": challenge * 2, "announced": [o * 2 for o in own], "own": own[0] * 2},
+             "two challenges, each the product of the announced values: v2 has one", {"CarrierOnly", "Hardened",
+                                                                                    "DimensionMismatch"},
+             expect=DIMENSION)
     if not s.lean:
         g.op("ResGen", {"challenge": [uppercase(x) for x in challenge], "sk": sk}, "R in upper-case hex",
              {"MalformedHex"}, expect=MALFORMED)
@@ -649,14 +749,21 @@ def agg_family(f: VectorFile, s: Scope) -> None:
                  {"DimensionMismatch"}, expect=DIMENSION)
         g.op("Agg", {"ciphertexts": cts, "responses": [r[:-1] + [r[-1][:-2]] for r in responses]},
              "every response's last element one byte short", {"MalformedHex"}, expect=MALFORMED)
+    if s.v2:
+        g.op("Agg", {"ciphertexts": [dict(ct, e2=ct["e2"] * 2) for ct in cts], "responses": [r * 2 for r in responses]},
+             "every ciphertext with a second E_2 pair and every response with a second T: v2 has one carrier",
+             {"CarrierOnly", "DimensionMismatch"}, expect=DIMENSION)
+        g.op("Agg", {"ciphertexts": cts, "responses": [r * 2 for r in responses]}, "every response with a second T",
+             {"CarrierOnly", "DimensionMismatch"}, expect=DIMENSION)
 
 
 # -- Dec ----------------------------------------------------------------------------------------
 
 
 def dec_family(f: VectorFile, s: Scope) -> None:
-    g = f.group(s.params, s.encoding, "Dec (Sec. 3.3; review C.5): explicit alpha(s); the paper's printed Dec is "
-                "wrong (E1)")
+    comment = ("Dec of v2 (spec 10.6): explicit alpha and |S|; the carrier, its mask sum, then the segments" if s.v2
+               else "Dec (Sec. 3.3; review C.5): explicit alpha(s); the paper's printed Dec is wrong (E1)")
+    g = f.group(s.params, s.encoding, comment)
     c, params = s.codec, s.params
     sizes = (2, 3, 5) if not s.lean else (2,)
     for clients in sizes:
@@ -664,7 +771,7 @@ def dec_family(f: VectorFile, s: Scope) -> None:
         context: dict[str, object] = {"plaintext_sums": [c.message(m) for m in world.plaintext_segment_sums()]}
         flags = {"Normal"} | ({"MultiSegment"} if len(world.aggregate.e_agg) > 1 else set())
         comment = f"|S| = {clients}: the sums of the packed segments"
-        if not s.v1:
+        if not s.corrected:
             context["r1_sum"] = format(world.r1_sum(), "x")
             flags = (flags - {"Normal"}) | {"PaperDecryptionIncorrect"}
             comment = (f"|S| = {clients}: the printed Dec returns M + R*lambda(beta) - alpha*lambda(d/T), not the "
@@ -672,8 +779,13 @@ def dec_family(f: VectorFile, s: Scope) -> None:
         g.op("Dec", world.dec_inputs(), comment, flags, intermediates=context)
     inputs = world.dec_inputs()
     wrong = [(a % (params.exponent_bound - 1)) + 1 for a in world.server.alphas]
-    g.op("Dec", world.dec_inputs(alphas=wrong), "alpha + 1 instead of alpha: the L input is not 1 mod n",
-         {"LInputNotOne"}, expect="l-input-not-one-mod-n")
+    if s.v2:
+        g.op("Dec", world.dec_inputs(alphas=wrong), "alpha + 1 instead of alpha: the carrier's L input is not 1 mod n",
+             {"CarrierNotDecrypted"}, expect="carrier-decryption-failed")
+        _dec_v2(g, s, world)
+    else:
+        g.op("Dec", world.dec_inputs(alphas=wrong), "alpha + 1 instead of alpha: the L input is not 1 mod n",
+             {"LInputNotOne"}, expect="l-input-not-one-mod-n")
     g.op("Dec", dict(inputs, alphas=inputs["alphas"] * 2), "twice as many alphas as needed", {"DimensionMismatch"},
          expect=DIMENSION)
     for name, (value, code, flag) in _bad_elements(s).items():
@@ -691,6 +803,26 @@ def dec_family(f: VectorFile, s: Scope) -> None:
              {"DimensionMismatch"}, expect=DIMENSION)
         g.op("Dec", dict(inputs, e_agg=[x[:-2] for x in inputs["e_agg"]]), "E_Agg one byte short", {"MalformedHex"},
              expect=MALFORMED)
+
+
+def _dec_v2(g: Group, s: Scope, world: MiniRound) -> None:
+    """What only v2's Dec checks (spec 10.6): the size of S, the mask sum, the carrier-only layout."""
+    inputs, size = world.dec_inputs(), len(world.uploads)
+    g.op("Dec", dict(inputs, clients=1), "|S| = 1", {"TooFewClients"}, expect="too-few-clients")
+    g.op("Dec", {k: v for k, v in inputs.items() if k != "clients"}, "no |S|", {"MalformedType"}, expect=MALFORMED)
+    g.op("Dec", dict(inputs, e_agg=inputs["e_agg"][:1]), "only the carrier, no data segment",
+         {"CarrierOnly", "DimensionMismatch"}, expect=DIMENSION)
+    mask = s.params.mask_bound
+    forged = (
+        ([0] * size, "every carrier holds 0: R = 0 < |S|", {"MaskSumOutOfRange"}, "mask-sum-out-of-range"),
+        ([mask << 40] * size, "every carrier holds 2^(L+40): R > |S|*(2^L - 1)", {"MaskSumOutOfRange"},
+         "mask-sum-out-of-range"),
+        ([u.draws.mask + 1 if i == 0 else u.draws.mask for i, u in enumerate(world.uploads)],
+         "client 1's carrier holds r_1 + 1: R is in range but wrong, and the segments' L inputs are refused",
+         {"LInputNotOne"}, "l-input-not-one-mod-n"),
+    )
+    for plaintexts, comment, flags, code in forged:
+        g.op("Dec", world.with_carriers(plaintexts).dec_inputs(), comment, flags, expect=code)
 
 
 FAMILIES: dict[str, Callable[[VectorFile, Scope], None]] = {

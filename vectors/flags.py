@@ -128,6 +128,34 @@ FLAGS: dict[str, Flag] = {
                             "E7", "the intermediates hold the difference"),
     "ToyGroup": Flag("A tiny explicit group (p = 23) from the review's smallest counterexample.", "E1",
                      _ACCEPT),
+    # -- profile v2 (spec chapter 10) ------------------------------------------------------------
+    "MaskExponent": Flag("v2: the mask exponent r as an explicit input, drawn before the carrier's r1, r2.",
+                         "spec 10.4, 10.8", "Enc fails with exponent-out-of-range or malformed-input when r is "
+                         "0, missing or of the wrong length; otherwise it succeeds with the recorded outputs"),
+    "CarrierOnly": Flag("v2: second components, challenges and responses exist for the carrier only; a list "
+                        "with another count is refused.", "spec 10.5", "the operation fails with dimension-mismatch"),
+    "DegenerateElement": Flag("v2: beta, pk_S, a challenge R or a client's pk_i that is 1 or n - 1 mod n: a secret "
+                              "power of it would reveal the exponent.", "spec 10.5; compact-profile note B",
+                              "the operation fails with degenerate-element"),
+    "CarrierNotDecrypted": Flag("v2: the carrier's L input is not 1 mod n (wrong alpha, or carriers, d and T that "
+                                "do not belong together).", "spec 10.6", "Dec fails with carrier-decryption-failed"),
+    "MaskSumOutOfRange": Flag("v2: the carrier decrypts to a mask sum R that |S| exponents in [1, 2^L) cannot "
+                              "sum to.", "spec 10.6", "Dec fails with mask-sum-out-of-range"),
+    "FreshRerun": Flag("v2: a round re-run after an abort, with the aborted round's keys but fresh updates and "
+                       "fresh randomness; intermediates.rerun_of names the aborted transcript.", "spec 10.7; E7",
+                       "the round succeeds; no mask exponent of the aborted round appears again"),
+    "ReusedMaskExponent": Flag("v2: two uploads of one client under the same mask exponent r_i: anyone reads "
+                               "m_ij - m'_ij, and the client's MaskGuard refuses the second use.", "spec 10.7; E7",
+                               "the Enc operations succeed; the finding holds the differences"),
+    "StructuredBases": Flag("v2: bases derived with a known multiplicative structure (x_j = x * j) instead of "
+                            "hashed: h_1 * h_4 = h_2^2 gives m_1 + m_4 - 2*m_2 to anyone.", "spec 10.3, 10.9; E3",
+                            "the intermediates hold the relation on structured bases and its absence on hashed ones"),
+    "ProjectionFailsV2": Flag("v2: the E2 projection with the public exponents (n-1)/2, n-1 and n, on the carrier and "
+                              "on a masked segment: L refuses (the orders of beta and h_j need the factors of n).",
+                              "E2; spec 10.9", "the Enc succeeds; the finding holds the refused projections"),
+    "NoRelationHashedBases": Flag("v2: two segments of one client under hashed bases: no combination, even with the "
+                                  "true difference guessed, passes L.", "E3; spec 10.9",
+                                  "the Enc succeeds; the finding holds the refused combinations"),
 }
 
 

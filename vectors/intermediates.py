@@ -16,7 +16,8 @@ from mpksa import encoding as encoding_mod
 from mpksa import se
 from mpksa.encoding import Encoding
 from mpksa.wire.codec import Codec, Json
-from mpksa.params import PaperParams, Params, V1Params
+from mpksa.params import PaperParams, Params, V1Params, V2Params
+from mpksa.segment_bases import segment_bases
 
 
 
@@ -50,7 +51,7 @@ def _encode(params: Params, encoding: Encoding, inputs: Json, codec: Codec) -> J
     weighted = encoding_mod.weigh(inputs["quantized"], inputs["weight"], encoding)
     out: Json = {"weighted": weighted, "slot_bits": encoding.slot_bits,
                  "k": encoding.slots_per_segment(params.modulus_bits)}
-    if params.profile == "v1":
+    if params.profile != "paper":
         out["offset"] = encoding_mod.offset(weighted, encoding)
     return out
 
@@ -71,6 +72,8 @@ def _enc(params: Params, encoding: Encoding, inputs: Json, codec: Codec) -> Json
     r2 = [codec.exponent_in(r, "r2") for r in inputs["r2"]]
     if isinstance(params, PaperParams):
         return _enc_paper(params, codec, segments, betas, pk_s, r1[0], r2[0])
+    if isinstance(params, V2Params):
+        return _enc_v2(params, codec, segments, betas[0], pk_s, codec.mask_in(inputs["r"], "r"), r1, r2)
     return _enc_v1(params, codec, segments, betas[0], pk_s, r1, r2)
 
 
@@ -96,6 +99,17 @@ def _enc_v1(params: V1Params, codec: Codec, segments: list[int], beta: int, pk_s
     }
 
 
+def _enc_v2(params: V2Params, codec: Codec, segments: list[int], beta: int, pk_s: int, r: int, r1: list[int],
+            r2: list[int]) -> Json:
+    """The carrier's factors as in v1 (its plaintext is r), then the bases h_j and the masks h_j^r."""
+    bases = segment_bases(params, len(segments))
+    carrier = _enc_v1(params, codec, [r], beta, pk_s, r1, r2)
+    return {**carrier, "plaintext_factor": carrier["plaintext_factor"] + [codec.e1((1 + m * params.n) % params.n2)
+                                                                         for m in segments],
+            "bases": [codec.element(h) for h in bases],
+            "h_r": [codec.element(int(gmpy2.powmod(h, r, params.n2))) for h in bases]}
+
+
 def _dec(params: Params, encoding: Encoding, inputs: Json, codec: Codec) -> Json:
     """d/T and the value fed to L, per segment (one d/T in `paper`)."""
     alphas = [codec.exponent_in(a, "alphas") for a in inputs["alphas"]]
@@ -110,7 +124,13 @@ def _dec(params: Params, encoding: Encoding, inputs: Json, codec: Codec) -> Json
     n2 = params.group_modulus
     ratios = [x * int(gmpy2.invert(y, n2)) % n2 for x, y in zip(d, t)]
     l_inputs = [e * int(gmpy2.powmod(r, -alphas[0], n2)) % n2 for e, r in zip(e_agg, ratios)]
-    return {"d_over_t": [codec.element(r) for r in ratios], "l_input": [codec.e1(x) for x in l_inputs]}
+    out = {"d_over_t": [codec.element(r) for r in ratios], "l_input": [codec.e1(x) for x in l_inputs]}
+    if isinstance(params, V2Params):  # the carrier's L input first, then E_Agg,j * h_j^{-R} per segment
+        mask_sum = (l_inputs[0] - 1) // params.n
+        bases = segment_bases(params, len(e_agg) - 1)
+        l_inputs += [e * int(gmpy2.powmod(h, -mask_sum, n2)) % n2 for e, h in zip(e_agg[1:], bases)]
+        out.update(l_input=[codec.e1(x) for x in l_inputs], mask_sum=format(mask_sum, "x"))
+    return out
 
 
 _BY_OP = {"SE": _se, "DSE": _dse, "Encode": _encode, "Decode": _decode, "Enc": _enc, "Dec": _dec}

@@ -13,7 +13,7 @@ from typing import Any
 
 from mpksa.errors import ERROR_CLASSES
 from mpksa.wire.codec import Json
-from mpksa.wire.contract import OPERATIONS
+from mpksa.wire.contract import OPERATIONS, PROFILE_NAMES
 
 from .builder import MANIFEST_SCHEMA, OPERATION_SCHEMA, TRANSCRIPT_SCHEMA
 
@@ -52,13 +52,14 @@ INPUTS: dict[str, Json] = {
     "Quantize": _obj({"values": _list(_FLOAT)}, {"clip": {"type": "boolean"}}),
     "Encode": _obj({"quantized": _list(INT), "weight": INT}),
     "Enc": _obj({"betas": _list(HEX, 1), "pk_s": HEX, "segments": _list(HEX, 1), "r1": _list(HEX, 1),
-                 "r2": _list(HEX, 1)}),
+                 "r2": _list(HEX, 1)}, {"r": HEX}),
     "ChelGen": _obj({"ciphertexts": _list(_CIPHERTEXT, 1)}),
     "CheckChallenge": _obj({"challenge": _list(HEX, 1), "announced": _list(_list(HEX, 1), 1),
                             "own": _list(HEX, 1)}),
     "ResGen": _obj({"challenge": _list(HEX, 1), "sk": HEX}),
     "Agg": _obj({"ciphertexts": _list(_CIPHERTEXT, 1), "responses": _list(_list(HEX, 1), 1)}),
-    "Dec": _obj({"alphas": _list(HEX, 1), "e_agg": _list(HEX, 1), "d": _list(HEX, 1), "t": _list(HEX, 1)}),
+    "Dec": _obj({"alphas": _list(HEX, 1), "e_agg": _list(HEX, 1), "d": _list(HEX, 1), "t": _list(HEX, 1)},
+                {"clients": {"type": "integer", "minimum": 1}}),
     "Decode": _obj({"sums": _list(HEX, 1), "clients": {"type": "integer", "minimum": 1}, "dim": {
         "type": "integer", "minimum": 0}}),
     "Recover": _obj({"a": _list({"$ref": "#/$defs/hexInt"}, 1), "bound": {"type": "integer", "minimum": 1},
@@ -97,8 +98,11 @@ INTERMEDIATES: dict[str, Any] = {
     "packed_values": _INTS,
     # Enc
     "plaintext_factor": _HEX_LIST, "beta_r1": _HEX_LIST, "g_r1": _HEX_LIST, "pk_s_r2": _HEX_LIST,
+    # Enc of v2: the segment bases and the masks h_j^r
+    "bases": _HEX_LIST, "h_r": _HEX_LIST,
     # Dec
     "d_over_t": _HEX_LIST, "l_input": _HEX_LIST, "plaintext_sums": _HEX_LIST, "r1_sum": {"$ref": "#/$defs/hexInt"},
+    "mask_sum": {"$ref": "#/$defs/hexInt"},
     # E5 evidence
     "sybil_sk": HEX, "forger_x": HEX,
     # errata: a call of mpksa.findings and its result
@@ -107,7 +111,7 @@ INTERMEDIATES: dict[str, Any] = {
                      "arguments": {"type": "object"}, "result": {"type": "object"}}),
     # transcripts
     "registered": _INTS, "online": _INTS, "dropped_before_s": _INTS, "dropped_after_upload": _INTS, "dim": INT,
-    "plaintext_weighted_sums": _INTS, "plaintext_weight_sum": INT,
+    "plaintext_weighted_sums": _INTS, "plaintext_weight_sum": INT, "rerun_of": {"type": "integer", "minimum": 1},
 }
 
 _DEFS: Json = {
@@ -125,6 +129,9 @@ _DEFS: Json = {
         _obj({"name": {"type": "string"}, "profile": {"const": "v1"}, "n": {"$ref": "#/$defs/hexInt"},
               "g": {"$ref": "#/$defs/hexInt"}, "exponent_bits": {"type": "integer", "minimum": 1},
               "insecure": {"type": "boolean"}}),
+        _obj({"name": {"type": "string"}, "profile": {"const": "v2"}, "n": {"$ref": "#/$defs/hexInt"},
+              "g": {"$ref": "#/$defs/hexInt"}, "exponent_bits": {"type": "integer", "minimum": 1},
+              "mask_bits": {"type": "integer", "minimum": 1}, "insecure": {"type": "boolean"}}),
     ]},
     "encoding": _obj({"frac_bits": {"type": "integer", "minimum": 0, "maximum": 52},
                       "clip": {"type": "number", "exclusiveMinimum": 0},
@@ -162,7 +169,7 @@ def _file(schema_name: str, test: Json, title: str) -> Json:
             "schema": {"const": schema_name},
             "specVersion": {"type": "string", "minLength": 1},
             "generatorVersion": {"type": "string", "minLength": 1},
-            "profile": {"enum": ["paper", "v1"]},
+            "profile": {"enum": list(PROFILE_NAMES)},
             "parameterSet": {"type": "string", "pattern": "^[a-z0-9-]+$"},
             "family": {"type": "string", "pattern": "^[a-z0-9-]+$"},
             "numberOfTests": {"type": "integer", "minimum": 0},
@@ -227,7 +234,7 @@ def manifest_schema() -> Json:
             "specVersion": {"type": "string", "minLength": 1},
             "generatorVersion": {"type": "string", "minLength": 1},
             "files": {"type": "object", "minProperties": 1,
-                      "propertyNames": {"pattern": "^(paper|v1)/[a-z0-9-]+/[a-z0-9-]+\\.json$"},
+                      "propertyNames": {"pattern": f"^({'|'.join(PROFILE_NAMES)})/[a-z0-9-]+/[a-z0-9-]+\\.json$"},
                       "additionalProperties": entry},
         }),
     }

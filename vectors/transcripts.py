@@ -54,6 +54,7 @@ class RoundPlan:
     drop_ciphertext: bool = False
     failure: tuple[str, str] | None = None  # (op, code) of the step that must fail
     round_id: int = 1
+    rerun_of: str | None = None  # label of an aborted round: same setup, then fresh updates and randomness
 
 
 @dataclass
@@ -62,6 +63,7 @@ class _Walk:
     encoding: Encoding
     plan: RoundPlan
     rng: RandomSource
+    setup_rng: RandomSource
     steps: list[Json] = field(default_factory=list)
 
     @property
@@ -83,8 +85,13 @@ class _Walk:
 
 
 def walk(params: Params, encoding: Encoding, plan: RoundPlan) -> Json:
-    """The transcript test of one round (without tcId)."""
-    w = _Walk(params, encoding, plan, seeded(params.name, "transcripts", plan.label))
+    """The transcript test of one round (without tcId).
+
+    One seeded stream per round; a re-run replays the aborted round's stream for its setup (SysGen,
+    KeyGen), then draws everything else from its own."""
+    stream = seeded(params.name, "transcripts", plan.label)
+    setup_stream = seeded(params.name, "transcripts", plan.rerun_of) if plan.rerun_of else stream
+    w = _Walk(params, encoding, plan, stream, setup_stream)
     state: Json = {}
     try:
         _run(w, state)
@@ -108,11 +115,11 @@ def _run(w: _Walk, state: Json) -> None:
     params, plan, c = w.params, w.plan, w.codec
     bound = params.exponent_bound
     u = segment_count(params, w.encoding, plan.dim) if params.profile == "paper" else 1
-    alphas = [exponent(bound, w.rng) for _ in range(u)]
+    alphas = [exponent(bound, w.setup_rng) for _ in range(u)]
     betas = w.step("server", "SysGen", {"alphas": [c.exponent(a) for a in alphas]})["betas"]
     sks, pks = {}, {}
     for i in plan.registered:
-        sks[i] = exponent(bound, w.rng)
+        sks[i] = exponent(bound, w.setup_rng)
         pks[i] = w.step(f"client:{i}", "KeyGen", {"sk": c.exponent(sks[i])})["pk"]
     s = plan.online
     pk_s = w.step("server", "AggPKGen", {"public_keys": [{"id": i, "pk": pks[i]} for i in s]})["pk_s"]
@@ -124,7 +131,7 @@ def _run(w: _Walk, state: Json) -> None:
     key = ServerKey(tuple(alphas), tuple(c.element_in(b, "beta") for b in betas))
     # The paper's packing cannot carry signed values (E6): its rounds use values in [0, 1] so that
     # the one error they show is E1.
-    signed = params.profile == "v1"
+    signed = params.profile != "paper"
     updates = plan.updates or {i: gradient(seeded(params.name, "transcripts", plan.label, f"update-{i}"), plan.dim,
                                            signed) for i in s}
     state["quantized"], state["weights"] = {}, {}
@@ -141,11 +148,10 @@ def _run(w: _Walk, state: Json) -> None:
         weight = plan.weights.get(i, 1)
         state["quantized"][i], state["weights"][i] = quantized, weight
         segments = w.step(actor, "Encode", {"quantized": quantized, "weight": weight})["segments"]
-        _, r1, r2 = encrypt(params, key, c.element_in(pk_s, "pk_s"), [c.message_in(m, "m") for m in segments],
-                            w.rng)
+        _, draws = encrypt(params, key, c.element_in(pk_s, "pk_s"), [c.message_in(m, "m") for m in segments],
+                           w.rng)
         cts[i] = w.step(actor, "Enc", {"betas": betas, "pk_s": pk_s, "segments": segments,
-                                       "r1": [c.exponent(r) for r in r1], "r2": [c.exponent(r) for r in r2]})[
-            "ciphertext"]
+                                       **draws.inputs(c)})["ciphertext"]
         own[i] = [pair[0] for pair in cts[i]["e2"]]
     challenge = w.step("server", "ChelGen", {"ciphertexts": [cts[i] for i in s]})["challenge"]
     answering = [i for i in s if i not in plan.dropped_after_upload]
@@ -158,7 +164,8 @@ def _run(w: _Walk, state: Json) -> None:
     uploaders = answering if plan.drop_ciphertext else list(s)
     aggregate = w.step("server", "Agg", {"ciphertexts": [cts[i] for i in uploaders],
                                          "responses": [responses[i] for i in answering]})
-    sums = w.step("server", "Dec", {"alphas": [c.exponent(a) for a in alphas], **aggregate})["sums"]
+    size = {"clients": len(s)} if params.profile == "v2" else {}
+    sums = w.step("server", "Dec", {"alphas": [c.exponent(a) for a in alphas], **aggregate, **size})["sums"]
     w.step("server", "Decode", {"sums": sums, "clients": len(s), "dim": plan.dim})
 
 
@@ -178,9 +185,10 @@ def _summary(w: _Walk, state: Json) -> Json:
 
 def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> list[tuple[Encoding, RoundPlan]]:
     """The rounds of one parameter set: whole rounds, dropouts, aborts, boundaries (spec ch. 8)."""
-    v1 = params.profile == "v1"
+    corrected = params.profile != "paper"  # v1 and v2 share every plan below but the v2 re-run and the carrier
+    v2 = params.profile == "v2"
     k = encoding.slots_per_segment(params.modulus_bits)
-    whole = frozenset({"WholeRound"} | (set() if v1 else {"PaperDecryptionIncorrect"}))
+    whole = frozenset({"WholeRound"} | (set() if corrected else {"PaperDecryptionIncorrect"}))
     out: list[tuple[Encoding, RoundPlan]] = []
 
     def add(plan: RoundPlan, settings: Encoding = encoding) -> None:
@@ -189,9 +197,9 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
     def ids(n: int) -> tuple[int, ...]:
         return tuple(range(1, n + 1))
 
-    sizes = [2] if lean else list(range(2, 11)) if rich else [2, 3, 10] if v1 else [2, 3, 5]
+    sizes = [2] if lean else list(range(2, 11)) if rich else [2, 3, 10] if corrected else [2, 3, 5]
     for size in sizes:
-        note = "" if v1 else "; the printed Dec returns a wrong sum (E1), the intermediates hold the true one"
+        note = "" if corrected else "; the printed Dec returns a wrong sum (E1), the intermediates hold the true one"
         add(RoundPlan(f"size-{size}", f"|S| = {size}, every registered client online{note}", whole, ids(size),
                       ids(size), 3 if lean else 4))
     if lean:
@@ -201,17 +209,17 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
         return out
     add(RoundPlan("segments-short", f"dim = {k + 5}: two segments, the last one short", whole | {"MultiSegment",
                   "SegmentShortLast"}, ids(3), ids(3), k + 5))
-    if rich or not v1:
+    if rich or not corrected:
         add(RoundPlan("segments-full", f"dim = {2 * k - 1}: two full segments",
                       whole | {"MultiSegment", "SegmentFull"}, ids(2), ids(2), 2 * k - 1))
     add(RoundPlan("dropout-n-2", "N = 6 registered, S = {2, 5}: N - 2 = 4 dropped out before S was fixed",
                   whole | {"Dropout"}, ids(6), (2, 5), 4))
     if rich:
         add(RoundPlan("dropout-2", "N = 5 registered, S = {1, 3, 4}", whole | {"Dropout"}, ids(5), (1, 3, 4), 4))
-    if v1:
+    if corrected:
         add(RoundPlan("hardened", "announced keys and announced g^r2 checked by every client (review C.9)",
                       whole | {"Hardened"}, ids(3), ids(3), 4, announce_keys=True, announce_challenge=True))
-        add(RoundPlan("single-client", "|S| = 1: AggPKGen refuses it in v1", frozenset({"SingleClient",
+        add(RoundPlan("single-client", f"|S| = 1: AggPKGen refuses it in {params.profile}", frozenset({"SingleClient",
                       "TooFewClients"}), ids(3), (2,), 4, failure=("AggPKGen", "too-few-clients")))
     else:
         add(RoundPlan("single-client", "|S| = 1: pk_S = pk_2, the client aborts before uploading",
@@ -219,11 +227,21 @@ def plans_for(params: Params, encoding: Encoding, lean: bool, rich: bool) -> lis
     add(RoundPlan("drop-after-upload", "client 2 of S drops out after upload: the server never gets its response, "
                   "Agg cannot run", frozenset({"DropoutAfterUpload"}), ids(4), ids(4), 4,
                   dropped_after_upload=(2,), failure=("Agg", "dimension-mismatch")))
-    if v1:
+    if v2:
+        add(RoundPlan("rerun-after-abort", "the round that client 2 aborted, re-run for S = {1, 3, 4}: the same keys, "
+                      "a new round number, fresh updates (E7) and fresh randomness, never the aborted round's "
+                      "mask exponents (spec 10.7)", whole | {"FreshRerun"}, ids(4), (1, 3, 4), 4, round_id=2,
+                      rerun_of="drop-after-upload"))
+        add(RoundPlan("drop-after-upload-ciphertext", "client 3 drops out after upload and the server drops its "
+                      "ciphertext too: the carriers' masks no longer cancel and Dec cannot recover the mask sum",
+                      frozenset({"DropoutAfterUpload", "CarrierNotDecrypted"}), ids(4), ids(4), 4,
+                      dropped_after_upload=(3,), drop_ciphertext=True, failure=("Dec", "carrier-decryption-failed")))
+    elif corrected:
         add(RoundPlan("drop-after-upload-ciphertext", "client 3 drops out after upload and the server drops its "
                       "ciphertext too: the masks no longer cancel and Dec refuses the L input",
                       frozenset({"DropoutAfterUpload", "LInputNotOne"}), ids(4), ids(4), 4,
                       dropped_after_upload=(3,), drop_ciphertext=True, failure=("Dec", "l-input-not-one-mod-n")))
+    if corrected:
         limit = replace(encoding, max_clients=3)
         top, bottom = float(limit.clip), -float(limit.clip)
         add(RoundPlan("slot-limit-high", "max_clients = 3, |S| = 3, every value +clip: slot sums at |S|*2V",
@@ -275,6 +293,8 @@ def replay_values(test: Json, codec: Codec) -> list[int | bytes]:
         elif step["op"] == "SE":
             values.append(bytes.fromhex(inputs["nonce"]))
         elif step["op"] == "Enc":
+            if "r" in inputs:  # v2: the mask exponent first
+                values.append(codec.mask_in(inputs["r"], "r"))
             for r1, r2 in zip(inputs["r1"], inputs["r2"]):
                 values += [codec.exponent_in(r1, "r1"), codec.exponent_in(r2, "r2")]
     return values

@@ -11,6 +11,7 @@ Checks, each reported as one line naming the file and test:
   5. every intermediate is recomputed: the derived ones with `vectors.intermediates`, the
      context ones independently (plaintext sums from the clients' values, the E1 formula for the
      paper's Dec, Sybil and forged keys from their exponents), errata by calling `mpksa.findings` again;
+     a re-run transcript (`rerun_of`) has its aborted round's keys and none of its randomness;
   6. manifest.json lists every vector file with its SHA-256, size and test count, and nothing else.
 """
 
@@ -167,6 +168,7 @@ def _check_file(relative: str, raw: bytes, data: Any, validators: dict[str, Draf
                     _check_operation(at, data["profile"], group, test, report, recompute)
             except (MpksaError, KeyError, TypeError, ValueError, IndexError) as exc:
                 report.add(at, f"could not be checked: {type(exc).__name__}: {exc}")
+    _check_reruns(relative, tests, report)
 
 
 def _check_ids_and_flags(relative: str, data: Json, tests: list[Json], report: Report) -> None:
@@ -280,7 +282,7 @@ def _check_plaintext_sums(params, encoding, profile, group, test) -> str | None:
     codec = Codec(params)
     plain = [codec.message_in(m, "plaintext_sums") for m in test["intermediates"]["plaintext_sums"]]
     got = [codec.message_in(m, "sums") for m in test.get("outputs", {}).get("sums", [])]
-    if params.profile == "v1":
+    if params.profile != "paper":
         return None if got == plain else "Dec does not return the plaintext sums"
     if "r1_sum" not in test["intermediates"]:
         return "a paper Dec test needs r1_sum to state E1's prediction"
@@ -424,10 +426,48 @@ def _check_round_summary(at: str, profile: str, test: Json, report: Report) -> N
     if decode is None or sums is None:
         return
     right = (decode["outputs"]["weighted_sums"], decode["outputs"]["weight_sum"]) == sums
-    if profile == "v1" and not right:
+    if profile != "paper" and not right:
         report.add(at, "the decoded sums differ from the plaintext sums")
     if profile == "paper" and right == ("PaperDecryptionIncorrect" in test["flags"]):
         report.add(at, "flag PaperDecryptionIncorrect must be set exactly when the decoded sums are wrong")
+
+
+def _inputs_of(test: Json, op: str, field_: str) -> list[Any]:
+    """The `field_` input of every `op` step of a transcript, in order (missing fields left out)."""
+    return [s["inputs"][field_] for s in test["operations"] if s["op"] == op and field_ in s["inputs"]]
+
+
+def _randomness(test: Json) -> list[str]:
+    """Every Enc random value of a transcript as hex text: the v2 mask r, then the r1 and r2 values."""
+    return (_inputs_of(test, "Enc", "r") + [r for rs in _inputs_of(test, "Enc", "r1") for r in rs]
+            + [r for rs in _inputs_of(test, "Enc", "r2") for r in rs])
+
+
+def _check_reruns(relative: str, tests: list[Json], report: Report) -> None:
+    """A re-run (spec 10.7) keeps the aborted round's keys, and takes a new round number, fresh
+    updates and fresh randomness: no Enc random value of the aborted round appears again."""
+    by_id = {t["tcId"]: t for t in tests}
+    for test in tests:
+        rerun_of = test.get("intermediates", {}).get("rerun_of")
+        if rerun_of is None:
+            continue
+        at = f"{relative} tcId {test['tcId']}"
+        aborted = by_id.get(rerun_of)
+        if aborted is None or "abort" not in aborted:
+            report.add(at, f"rerun_of = {rerun_of} names no aborted transcript of this file")
+            continue
+        if (_inputs_of(test, "SysGen", "alphas"), _inputs_of(test, "KeyGen", "sk")) != (
+                _inputs_of(aborted, "SysGen", "alphas"), _inputs_of(aborted, "KeyGen", "sk")):
+            report.add(at, "a re-run must keep the aborted round's server and client keys")
+        if set(_inputs_of(test, "SE", "round")) & set(_inputs_of(aborted, "SE", "round")):
+            report.add(at, "a re-run must take a new round number")
+        earlier = _inputs_of(aborted, "Quantize", "values")
+        if any(values in earlier for values in _inputs_of(test, "Quantize", "values")):
+            report.add(at, "a re-run must answer with fresh updates (E7)")
+        reused = set(_randomness(test)) & set(_randomness(aborted))
+        masks = _inputs_of(test, "Enc", "r")
+        if reused or len(set(masks)) != len(masks):
+            report.add(at, "a re-run reuses randomness of the aborted round, or two clients share a mask exponent")
 
 
 # -- manifest -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ drawn is kept so that the tests can carry it as explicit randomness.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gmpy2
 
@@ -19,7 +19,8 @@ from mpksa.messages import Aggregate, Ciphertext, KeyPair, ServerKey
 from mpksa.wire.codec import Codec, Json, nbytes
 from mpksa.params import Params
 from mpksa.profiles import profile_of
-from mpksa.randomness import RandomSource, RecordingRandom, SeededRandom, exponent
+from mpksa.enc import enc_v1
+from mpksa.randomness import RandomSource, RecordingRandom, ReplayRandom, SeededRandom, exponent
 
 
 
@@ -65,6 +66,23 @@ def quantized_values(rng: RandomSource, dim: int, q_max: int, signed: bool = Tru
     return [rng.randrange(-q_max if signed else 0, q_max + 1) for _ in range(dim)]
 
 
+@dataclass(frozen=True)
+class EncDraws:
+    """The randomness one Enc drew: r1, r2 per segment (`paper`: one pair; `v2`: the carrier's pair),
+    and in `v2` first the mask exponent r."""
+
+    r1: list[int]
+    r2: list[int]
+    mask: int | None = None
+
+    def inputs(self, codec: Codec) -> Json:
+        """The explicit-randomness inputs of an Enc request: r1, r2, and r in `v2`."""
+        out: Json = {"r1": [codec.exponent(r) for r in self.r1], "r2": [codec.exponent(r) for r in self.r2]}
+        if self.mask is not None:
+            out["r"] = codec.mask(self.mask)
+        return out
+
+
 @dataclass
 class Upload:
     """One client's contribution: its keys, quantized values, packed segments, randomness and ciphertext."""
@@ -74,8 +92,7 @@ class Upload:
     quantized: list[int]
     weight: int
     segments: list[int]
-    r1: list[int]
-    r2: list[int]
+    draws: EncDraws
     ciphertext: Ciphertext
 
 
@@ -104,13 +121,30 @@ class MiniRound:
 
     def r1_sum(self) -> int:
         """R = sum_i r_i1 over the integers (paper: one r_i1 per client); see E1."""
-        return sum(u.r1[0] for u in self.uploads)
+        return sum(u.draws.r1[0] for u in self.uploads)
 
     def dec_inputs(self, alphas: Sequence[int] | None = None) -> Json:
+        """Dec's inputs; `v2` also takes |S| (spec 10.6)."""
         c = self.codec
-        return {"alphas": [c.exponent(a) for a in (alphas or self.server.alphas)],
-                "e_agg": [c.e1(x) for x in self.aggregate.e_agg], "d": [c.element(x) for x in self.aggregate.d],
-                "t": [c.element(x) for x in self.aggregate.t]}
+        out = {"alphas": [c.exponent(a) for a in (alphas or self.server.alphas)],
+               "e_agg": [c.e1(x) for x in self.aggregate.e_agg], "d": [c.element(x) for x in self.aggregate.d],
+               "t": [c.element(x) for x in self.aggregate.t]}
+        if self.params.profile == "v2":
+            out["clients"] = len(self.uploads)
+        return out
+
+    def with_carriers(self, plaintexts: Sequence[int]) -> MiniRound:
+        """`v2`: the same round with each client's carrier re-encrypted to hold `plaintexts[i]` instead of its
+        r_i (same r1, r2), then ChelGen, ResGen and Agg again: what a misbehaving client would make of it."""
+        uploads = []
+        for u, m in zip(self.uploads, plaintexts):
+            draws = [r for pair in zip(u.draws.r1, u.draws.r2) for r in pair]
+            carrier = enc_v1(self.params, self.server.betas[0], self.pk_s, [m], ReplayRandom(draws))
+            uploads.append(replace(u, ciphertext=Ciphertext((carrier.e1[0], *u.ciphertext.e1[1:]), carrier.e2)))
+        challenge = chelgen.chel_gen(self.params, [u.ciphertext for u in uploads])
+        responses = [resgen.res_gen(self.params, challenge, u.keys.sk) for u in uploads]
+        aggregate = agg_mod.agg(self.params, [u.ciphertext for u in uploads], responses)
+        return replace(self, uploads=uploads, challenge=challenge, responses=responses, aggregate=aggregate)
 
     def ciphertexts_json(self) -> list[Json]:
         return [self.codec.ciphertext(u.ciphertext) for u in self.uploads]
@@ -120,12 +154,13 @@ class MiniRound:
 
 
 def encrypt(params: Params, server: ServerKey, pk_s: int, segments: Sequence[int],
-            rng: RandomSource) -> tuple[Ciphertext, list[int], list[int]]:
-    """Enc with recorded randomness: returns the ciphertext and its r1, r2 lists."""
+            rng: RandomSource) -> tuple[Ciphertext, EncDraws]:
+    """Enc with recorded randomness: the ciphertext and what it drew (in `v2` the mask r first)."""
     recorder = RecordingRandom(rng)
     ciphertext = profile_of(params).enc(params, server, pk_s, list(segments), recorder)
     drawn = [int(x) for x in recorder.take()]
-    return ciphertext, drawn[0::2], drawn[1::2]
+    mask = drawn.pop(0) if params.profile == "v2" else None
+    return ciphertext, EncDraws(drawn[0::2], drawn[1::2], mask)
 
 
 def mini_round(params: Params, encoding: Encoding, clients: int, dim: int, rng: RandomSource,
@@ -141,8 +176,8 @@ def mini_round(params: Params, encoding: Encoding, clients: int, dim: int, rng: 
         q = list(quantized[i]) if quantized else quantized_values(rng, dim, encoding.q_max, signed)
         w = weights[i] if weights else 1
         segments = profile.encode(q, w, encoding, params)
-        ciphertext, r1, r2 = encrypt(params, server, pk_s, segments, rng)
-        uploads.append(Upload(i + 1, k, q, w, segments, r1, r2, ciphertext))
+        ciphertext, draws = encrypt(params, server, pk_s, segments, rng)
+        uploads.append(Upload(i + 1, k, q, w, segments, draws, ciphertext))
     challenge = chelgen.chel_gen(params, [u.ciphertext for u in uploads])
     responses = [resgen.res_gen(params, challenge, u.keys.sk) for u in uploads]
     aggregate = agg_mod.agg(params, [u.ciphertext for u in uploads], responses)

@@ -187,7 +187,7 @@ class MpksaPaper:
         with meter.server("Agg"):
             aggregate = agg.agg(params, cts, [parse_elements(blob, small) for blob in responses])
         with meter.server("Dec"):
-            sums = PAPER.dec(params, key, aggregate)
+            sums = PAPER.dec(params, key, aggregate, clients)
         with meter.server("decode"):
             weighted, weight_sum = PAPER.decode(sums, self.enc, clients, len(updates[0]), params)
             decoded = np.ldexp(np.array(weighted, dtype=np.float64), -self.enc.frac_bits)

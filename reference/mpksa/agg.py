@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from .errors import TooFewClientsError
 from .messages import Aggregate, Ciphertext
 from .params import Params
-from .validate import check_e1_element, check_group_element, check_length, check_pairs
+from .validate import check_carrier_only, check_e1_element, check_group_element, check_length, check_pairs
 
 
 def agg(params: Params, ciphertexts: Sequence[Ciphertext], responses: Sequence[Sequence[int]]) -> Aggregate:
@@ -16,6 +16,7 @@ def agg(params: Params, ciphertexts: Sequence[Ciphertext], responses: Sequence[S
         raise TooFewClientsError("there are no ciphertexts to aggregate: |S| = 0")
     check_length(responses, len(ciphertexts), "responses")
     u, w = len(ciphertexts[0].e1), len(ciphertexts[0].e2)
+    check_carrier_only(params, ciphertexts[0].e2, "E_2 of ciphertext 0")
     e_agg, d, t = [1] * u, [1] * w, [1] * w
     for i, (c, t_i) in enumerate(zip(ciphertexts, responses)):
         check_length(c.e1, u, f"E_1 of ciphertext {i}")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .errors import AggregateKeyMismatchError, DuplicateClientError, SingleClientAbort, TooFewClientsError, show
 from .params import Params
-from .validate import check_group_element
+from .validate import check_power_base
 
 
 def agg_pk_gen(params: Params, public_keys: Sequence[tuple[int, int]]) -> int:
@@ -23,13 +23,13 @@ def agg_pk_gen(params: Params, public_keys: Sequence[tuple[int, int]]) -> int:
         raise TooFewClientsError(f"|S| = {len(ids)}; the {params.profile} profile needs |S| >= {minimum}")
     pk_s = 1
     for client_id, pk in public_keys:
-        pk_s = pk_s * check_group_element(params, pk, f"pk_{client_id}") % params.group_modulus
+        pk_s = pk_s * check_power_base(params, pk, f"pk_{client_id}") % params.group_modulus
     return pk_s
 
 
 def check_pk_s(params: Params, pk_s: int, pk_i: int, announced: Sequence[int] | None = None) -> None:
     """Sec. 3.2: abort when pk_S == pk_i. With `announced`, the pk_k of S, also recompute pk_S."""
-    check_group_element(params, pk_s, "pk_S")
+    check_power_base(params, pk_s, "pk_S")
     if pk_s == pk_i:
         raise SingleClientAbort(f"pk_S = {show(pk_s)} equals the client's own pk_i: it is alone in S")
     if announced is not None:

@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from .errors import ChallengeMismatchError, TooFewClientsError, show
 from .messages import Ciphertext
 from .params import Params
-from .validate import check_group_element, check_length, check_pairs
+from .validate import check_carrier_only, check_group_element, check_length, check_pairs
 
 
 def chel_gen(params: Params, ciphertexts: Sequence[Ciphertext]) -> tuple[int, ...]:
-    """R_j = prod_{C_i in S} g^{r_ij2} (one R in `paper`, one per segment in `v1`)."""
+    """R_j = prod_{C_i in S} g^{r_ij2} (one R in `paper`, one per segment in `v1`, one for the carrier in `v2`)."""
     if not ciphertexts:
         raise TooFewClientsError("there are no ciphertexts to challenge: |S| = 0")
     u = len(ciphertexts[0].e2)
+    check_carrier_only(params, ciphertexts[0].e2, "E_2 of ciphertext 0")
     challenge = []
     for j in range(u):
         r = 1
@@ -29,6 +30,7 @@ def chel_gen(params: Params, ciphertexts: Sequence[Ciphertext]) -> tuple[int, ..
 def check_challenge(params: Params, challenge: Sequence[int], announced: Sequence[Sequence[int]],
                     own: Sequence[int]) -> None:
     """Hardening (review C.9): R_j must be the product of the announced g^{r_kj2}, own included."""
+    check_carrier_only(params, challenge, "R")
     check_length(own, len(challenge), "own g^r2")
     for k, row in enumerate(announced):
         check_length(row, len(challenge), f"announced g^r2[{k}]")

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import gmpy2
 
-from .errors import LInputError, show
+from .errors import (
+    CarrierDecryptionError,
+    DimensionMismatchError,
+    LInputError,
+    MaskSumRangeError,
+    ParameterError,
+    TooFewClientsError,
+    show,
+)
 from .messages import Aggregate, ServerKey
-from .params import PaperParams, Params, V1Params
+from .params import PaperParams, Params, V1Params, V2Params
+from .segment_bases import segment_bases
 from .validate import check_e1_element, check_exponent, check_group_element, check_length
 
 
@@ -57,4 +66,42 @@ def dec_v1(params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int,
     return tuple(
         l_function(int(e * gmpy2.powmod_sec(t * gmpy2.invert(d, n2) % n2, alpha, n2) % n2), n)
         for e, d, t in zip(aggregate.e_agg, aggregate.d, aggregate.t)
+    )
+
+
+def check_mask_sum(params: V2Params, mask_sum: int, clients: int) -> int:
+    """Spec 10.6: R must be what |S| mask exponents in [1, 2^L) sum to, |S| <= R <= |S|*(2^L - 1),
+    and that range must lie below n (else R, read mod n, could have wrapped). R is not named: it is secret."""
+    if clients < 2:
+        raise TooFewClientsError(f"|S| = {clients}; the v2 profile needs |S| >= 2")
+    top = clients * (params.mask_bound - 1)
+    if top >= params.n:
+        raise ParameterError(f"|S| = {clients} mask exponents of {params.mask_bits} bits can sum to n or more")
+    if not clients <= mask_sum <= top:
+        raise MaskSumRangeError(f"the carrier decrypts to a mask sum outside [|S|, |S|*(2^L - 1)] "
+                                f"for |S| = {clients}, L = {params.mask_bits}")
+    return mask_sum
+
+
+def dec_v2(params: V2Params, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
+    """Spec 10.6: R = Dec_v1 of the carrier (segment 0), checked against |S|, then for j = 1..u
+    M_j = L(E_Agg,j * h_j^{-R} mod n^2), with h_j^{-R} computed as (h_j^{-1})^R in constant time.
+    """
+    check_length(key.alphas, 1, "alpha")
+    check_length(aggregate.d, 1, "d (v2: the carrier only)")
+    if len(aggregate.e_agg) < 2:
+        raise DimensionMismatchError(f"E_Agg has {len(aggregate.e_agg)} entries, expected the carrier and at least one segment")
+    check_aggregate(params, key, aggregate, len(aggregate.e_agg))
+    carrier = Aggregate(aggregate.e_agg[:1], aggregate.d, aggregate.t)
+    try:
+        (mask_sum,) = dec_v1(params, key, carrier)
+    except LInputError:
+        raise CarrierDecryptionError("the carrier's L input is not 1 mod n: wrong alpha, or the carriers, "
+                                     "d and T of S do not belong together") from None
+    check_mask_sum(params, mask_sum, clients)
+    n, n2 = params.n, params.n2
+    bases = segment_bases(params, len(aggregate.e_agg) - 1)
+    return tuple(
+        l_function(int(e * gmpy2.powmod_sec(gmpy2.invert(h, n2), mask_sum, n2) % n2), n)
+        for e, h in zip(aggregate.e_agg[1:], bases)
     )

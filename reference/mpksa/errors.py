@@ -142,6 +142,30 @@ class RerunRefusedError(MpksaError):
     code = "rerun-refused"
 
 
+class DegenerateElementError(MpksaError):
+    """`v2`: beta, pk_S or a challenge R is 1 or n - 1 mod n; a secret power of it reveals the exponent."""
+
+    code = "degenerate-element"
+
+
+class CarrierDecryptionError(MpksaError):
+    """`v2`: the carrier's L input is not 1 mod n, so the mask sum R cannot be recovered."""
+
+    code = "carrier-decryption-failed"
+
+
+class MaskSumRangeError(MpksaError):
+    """`v2`: the carrier decrypts to a mask sum R that |S| mask exponents in [1, 2^L) cannot sum to."""
+
+    code = "mask-sum-out-of-range"
+
+
+class ExponentReusedError(MpksaError):
+    """`v2`: a client would use a mask exponent r_i a second time (another round, or a re-run)."""
+
+    code = "exponent-reused"
+
+
 ERROR_CLASSES: dict[str, type[MpksaError]] = {
     cls.code: cls
     for cls in (
@@ -165,5 +189,9 @@ ERROR_CLASSES: dict[str, type[MpksaError]] = {
         AeadError,
         RoundAbortedError,
         RerunRefusedError,
+        DegenerateElementError,
+        CarrierDecryptionError,
+        MaskSumRangeError,
+        ExponentReusedError,
     )
 }

@@ -1,4 +1,5 @@
-"""A client-side guard against re-runs on the same update (finding E7, review C.9).
+"""Client-side guards: against re-runs on the same update (finding E7, review C.9), and against
+a second use of a `v2` mask exponent (spec 10.7).
 
 Outside the paper's honest-but-curious model. A server that falsely reports a
 dropout and re-runs the round with S minus {j} on the same updates learns client
@@ -19,8 +20,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from .errors import MalformedInputError, RerunRefusedError
-from .validate import check_integer
+from .errors import ExponentReusedError, MalformedInputError, RerunRefusedError
+from .params import V2Params, i2osp
+from .validate import check_integer, check_mask_exponent
 
 
 def update_digest(quantized: Sequence[int], weight: int) -> bytes:
@@ -57,3 +59,26 @@ class RerunGuard:
     def answered(self, digest: bytes) -> frozenset[int] | None:
         """The S this update was answered for, if any."""
         return self._answered.get(digest)
+
+
+class MaskGuard:
+    """`v2`: remembers every mask exponent r_i a client has used, as a SHA-256 digest, and refuses a
+    second use with `ExponentReusedError` (spec 10.7).
+
+    Two uploads under one r_i give m_ij - m'_ij to anyone (C_ij / C'_ij = 1 + (m_ij - m'_ij)*n), so
+    r_i must be fresh in every round and in every re-run. Only digests are kept: a stored r_i would
+    open that round's upload to whoever later reads the client's memory.
+    """
+
+    def __init__(self, params: V2Params) -> None:
+        self._params = params
+        self._used: set[bytes] = set()
+
+    def admit(self, r: int) -> None:
+        """Record r as used, or raise `ExponentReusedError` if it was used before (the value is not named)."""
+        r = check_mask_exponent(self._params, r, "r_i")
+        digest = hashlib.sha256(i2osp(r, (self._params.mask_bits + 7) // 8)).digest()
+        if digest in self._used:
+            raise ExponentReusedError("this mask exponent r_i was used before; two uploads under one r_i reveal "
+                                      "the difference of their segments, so draw a fresh one")
+        self._used.add(digest)

@@ -101,11 +101,13 @@ def _enc(ctx: Context, inp: Json) -> Json:
     if len(r1) != len(r2):
         raise DimensionMismatchError(f"{len(r1)} values r1 but {len(r2)} values r2")
     draws = [r for pair in zip(r1, r2) for r in pair]
+    if ctx.params.profile == "v2":  # the mask exponent r_i is drawn first, then the carrier's r1, r2
+        draws.insert(0, codec.mask_in(inp.get("r"), "r"))
     key = ServerKey(tuple(0 for _ in betas), tuple(betas))
     pk_s = codec.element_in(inp.get("pk_s"), "pk_s")
     rng = ReplayRandom(draws)
     ciphertext = profile_of(ctx.params).enc(ctx.params, key, pk_s, segments, rng)
-    rng.check_all_used("r1/r2")
+    rng.check_all_used("r/r1/r2" if ctx.params.profile == "v2" else "r1/r2")
     return {"ciphertext": codec.ciphertext(ciphertext)}
 
 
@@ -145,8 +147,11 @@ def _dec(ctx: Context, inp: Json) -> Json:
     aggregate = Aggregate(tuple(codec.e1_in(x, f"e_agg[{j}]") for j, x in enumerate(as_list(inp.get("e_agg"), "e_agg"))),
                           tuple(codec.elements(inp.get("d"), "d")), tuple(codec.elements(inp.get("t"), "t")))
     key = ServerKey(tuple(alphas), tuple(0 for _ in alphas))
-    decrypt = dec.dec_paper if ctx.params.profile == "paper" else dec.dec_v1
-    return {"sums": [codec.message(m) for m in decrypt(ctx.params, key, aggregate)]}
+    if ctx.params.profile == "v2":  # v2 checks the carrier's mask sum against |S| (spec 10.6)
+        sums = dec.dec_v2(ctx.params, key, aggregate, as_int(inp.get("clients"), "clients", 1, 2**32 - 1))
+    else:
+        sums = (dec.dec_paper if ctx.params.profile == "paper" else dec.dec_v1)(ctx.params, key, aggregate)
+    return {"sums": [codec.message(m) for m in sums]}
 
 
 def _decode(ctx: Context, inp: Json) -> Json:

@@ -1,4 +1,4 @@
-"""Parameter sets of both profiles (spec chapter 3).
+"""Parameter sets of the three profiles (spec chapters 3 and 10).
 
 A parameter set fixes the group. The encoding settings (fixed-point scale,
 clipping, weights, maximum clients) are separate: see ``encoding.Encoding``.
@@ -7,7 +7,7 @@ clipping, weights, maximum clients) are separate: see ``encoding.Encoding``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import gmpy2
@@ -121,7 +121,24 @@ class V1Params:
         return self.n
 
 
-Params = PaperParams | V1Params
+@dataclass(frozen=True)
+class V2Params(V1Params):
+    """Profile `v2` (compact), spec chapter 10: v1's group and exponent length (alpha, sk and the
+    carrier's r_i01, r_i02), plus the length L of the mask exponent r_i of each client and round."""
+
+    profile: str = "v2"
+    mask_bits: int = field(kw_only=True)
+
+    @property
+    def mask_bound(self) -> int:
+        """r_i is drawn from [1, 2^L)."""
+        return 1 << self.mask_bits
+
+
+Params = PaperParams | V1Params | V2Params
+
+MAX_CLIENT_BITS = 32
+"""Client ids and |S| fit 32 bits: a v2 set needs L + 32 < |n| so that the mask sum R stays below n."""
 
 
 def derive_paper_group(seed: bytes, bits: int, gamma: int) -> tuple[int, int, int]:
@@ -180,9 +197,24 @@ def _v1_rsa(name: str, exponent_bits: int) -> V1Params:
 
 
 def _v1_test(name: str) -> V1Params:
-    p, q = derive_test_modulus(b"MPKSA v1-test-512", 512)
+    p, q = _test_modulus()
     n = p * q
     return V1Params(name, n, derive_v1_generator(n), 128, insecure=True, factors=(p, q))
+
+
+def _v2_rsa(name: str) -> V2Params:
+    return V2Params(name, RSA_2048, derive_v1_generator(RSA_2048), 256, insecure=False, mask_bits=288)
+
+
+def _v2_test(name: str) -> V2Params:
+    p, q = _test_modulus()
+    n = p * q
+    return V2Params(name, n, derive_v1_generator(n), 128, insecure=True, factors=(p, q), mask_bits=192)
+
+
+def _test_modulus() -> tuple[int, int]:
+    """The 512-bit test modulus of `v1-test-512` and `v2-test-512` (known factors: insecure)."""
+    return derive_test_modulus(b"MPKSA v1-test-512", 512)
 
 
 _BUILDERS = {
@@ -191,6 +223,8 @@ _BUILDERS = {
     "v1-rsa2048-short": lambda: _v1_rsa("v1-rsa2048-short", 256),
     "v1-rsa2048-full": lambda: _v1_rsa("v1-rsa2048-full", 2048 + 128),
     "v1-test-512": lambda: _v1_test("v1-test-512"),
+    "v2-rsa2048": lambda: _v2_rsa("v2-rsa2048"),
+    "v2-test-512": lambda: _v2_test("v2-test-512"),
 }
 
 PARAMETER_SET_NAMES: tuple[str, ...] = tuple(_BUILDERS)
@@ -227,3 +261,7 @@ def verify_parameters(params: Params) -> None:
         p, q = params.factors
         require(params.insecure and p * q == params.n, "a modulus with known factors must be flagged insecure")
         require(sympy.isprime(p) and sympy.isprime(q), "the test modulus factors must be prime")
+    if isinstance(params, V2Params):
+        require(params.mask_bits + MAX_CLIENT_BITS < params.modulus_bits,
+                f"L + {MAX_CLIENT_BITS} must be below |n|, so that the mask sum of any S stays below n")
+        require(params.insecure or params.mask_bits >= 288, "a secure v2 set needs L >= 288 (spec 10.2)")

@@ -1,7 +1,7 @@
 """The profiles as implementations of the same operations (VDAF style).
 
-`run_round` (round.py) is written once against `Profile`; `PAPER` and `V1` plug in the parts
-where the printed scheme and the corrected one differ.
+`run_round` (round.py) is written once against `Profile`; `PAPER`, `V1` and `V2` plug in the
+parts where the printed scheme, the corrected one and the compact one differ.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from .dec import dec_paper, dec_v1
-from .enc import enc_paper, enc_v1
+from .dec import dec_paper, dec_v1, dec_v2
+from .enc import enc_paper, enc_v1, enc_v2
 from .encoding import Encoding, decode_v1, encode_v1, pack_segments, unpack_segments, weigh
 from .messages import Aggregate, Ciphertext, ServerKey
-from .params import PaperParams, Params, V1Params
+from .params import PaperParams, Params, V1Params, V2Params
 from .randomness import RandomSource
 from .sysgen import sys_gen_paper, sys_gen_v1
 from .validate import check_length
@@ -37,8 +37,8 @@ class Profile(Protocol):
         """Enc of one client's messages under beta and pk_S."""
         ...
 
-    def dec(self, params: Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
-        """The segment sums from the aggregate."""
+    def dec(self, params: Params, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
+        """The segment sums from the aggregate of `clients` = |S| clients (`v2` checks its mask sum against |S|)."""
         ...
 
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
@@ -63,7 +63,7 @@ class PaperProfile:
             rng: RandomSource) -> Ciphertext:
         return enc_paper(params, key.betas, pk_s, segments, rng)
 
-    def dec(self, params: PaperParams, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+    def dec(self, params: PaperParams, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
         return dec_paper(params, key, aggregate)
 
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
@@ -88,7 +88,7 @@ class V1Profile:
         check_length(key.betas, 1, "beta")
         return enc_v1(params, key.betas[0], pk_s, segments, rng)
 
-    def dec(self, params: V1Params, key: ServerKey, aggregate: Aggregate) -> tuple[int, ...]:
+    def dec(self, params: V1Params, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
         return dec_v1(params, key, aggregate)
 
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
@@ -96,9 +96,35 @@ class V1Profile:
         return decode_v1(sums, encoding, clients, dim, params.modulus_bits)
 
 
+class V2Profile:
+    """Spec chapter 10: one mask exponent r_i per client and round under hashed bases h_j, and one
+    v1 segment, the carrier, that delivers sum_i r_i to the server; v1's encoding."""
+
+    name = "v2"
+
+    def sys_gen(self, params: V2Params, u: int, rng: RandomSource) -> ServerKey:
+        return sys_gen_v1(params, rng)
+
+    def encode(self, quantized: Sequence[int], weight: int, encoding: Encoding, params: V2Params) -> list[int]:
+        return encode_v1(quantized, weight, encoding, params.modulus_bits)
+
+    def enc(self, params: V2Params, key: ServerKey, pk_s: int, segments: Sequence[int],
+            rng: RandomSource) -> Ciphertext:
+        check_length(key.betas, 1, "beta")
+        return enc_v2(params, key.betas[0], pk_s, segments, rng)
+
+    def dec(self, params: V2Params, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
+        return dec_v2(params, key, aggregate, clients)
+
+    def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
+               params: V2Params) -> tuple[list[int], int]:
+        return decode_v1(sums, encoding, clients, dim, params.modulus_bits)
+
+
 PAPER = PaperProfile()
 V1 = V1Profile()
-PROFILES: dict[str, Profile] = {"paper": PAPER, "v1": V1}
+V2 = V2Profile()
+PROFILES: dict[str, Profile] = {"paper": PAPER, "v1": V1, "v2": V2}
 
 
 def profile_of(params: Params) -> Profile:

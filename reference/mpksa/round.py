@@ -18,7 +18,7 @@ from .aggpkgen import agg_pk_gen, check_pk_s
 from .agg import agg
 from .chelgen import chel_gen, check_challenge
 from .encoding import Encoding, quantize
-from .errors import DimensionMismatchError, RoundAbortedError, SlotOverflowError, UnknownClientError
+from .errors import DimensionMismatchError, MalformedInputError, RoundAbortedError, SlotOverflowError, UnknownClientError, show
 from .messages import Aggregate, Ciphertext, KeyPair, ServerKey
 from .params import Params
 from .profiles import profile_of
@@ -117,10 +117,12 @@ def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients
     unknown = [i for i in s if i not in registered]
     if unknown:
         raise UnknownClientError(f"client ids {unknown} in S have no registered public key")
-    dim = len(registered[s[0]].update) if s else 0
-    for i in s:
-        if len(registered[i].update) != dim:
-            raise DimensionMismatchError(f"client {i} sends {len(registered[i].update)} values, expected {dim}")
+    lengths = {i: len(registered[i].update) for i in s}
+    if len(set(lengths.values())) > 1:  # name every group: the first client is not the standard
+        groups = {n: [i for i in s if lengths[i] == n] for n in sorted(set(lengths.values()))}
+        raise DimensionMismatchError("the updates of S differ in length: "
+                                     + "; ".join(f"clients {ids} send {n} values" for n, ids in groups.items()))
+    dim = next(iter(lengths.values()), 0)
 
     # Line 3, server: AggPKGen and SE for each client of S.
     pk_s = agg_pk_gen(params, [(i, registered[i].keys.pk) for i in s])
@@ -162,7 +164,7 @@ def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients
 
     # Line 17, server: Agg, Dec, Algorithm 2.
     aggregate = agg(params, [uploads[i] for i in s], [responses[i] for i in s])
-    sums = profile.dec(params, server_key, aggregate)
+    sums = profile.dec(params, server_key, aggregate, len(s))
     weighted_sums, weight_sum = profile.decode(sums, encoding, len(s), dim, params)
     return RoundResult(
         online=s, pk_s=pk_s, sealed_models=sealed, quantized=quantized, ciphertexts=uploads,
@@ -175,10 +177,15 @@ def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients
 
 def setup(params: Params, encoding: Encoding, dim: int, client_ids: Iterable[int],
           rng: RandomSource = SYSTEM_RANDOM) -> tuple[ServerKey, dict[int, KeyPair]]:
-    """System initialization of Algorithm 1: SysGen by the server, KeyGen by each client."""
+    """System initialization of Algorithm 1: SysGen by the server, KeyGen by each client.
+
+    `dim`, the number of model parameters, fixes the number of segments u: `paper` draws one server
+    key per segment (Sec. 3.4); the other profiles' keys serve every u.
+    """
     from .keygen import key_gen
 
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < 2**32:
+        raise MalformedInputError(f"dim = {show(dim)} must be an integer in [0, 2^32)")
     profile = profile_of(params)
-    u = -(-(dim + 1) // encoding.slots_per_segment(params.modulus_bits))
-    server_key = profile.sys_gen(params, u, rng)
+    server_key = profile.sys_gen(params, encoding.segment_count(dim, params.modulus_bits), rng)
     return server_key, {i: key_gen(params, rng) for i in client_ids}

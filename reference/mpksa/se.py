@@ -15,7 +15,7 @@ from Crypto.Cipher import AES
 from .errors import AeadError, MalformedInputError
 from .params import Params, i2osp
 from .randomness import SYSTEM_RANDOM, RandomSource
-from .validate import check_exponent, check_group_element
+from .validate import check_exponent, check_power_base
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -34,7 +34,7 @@ def associated_data(params: Params, round_id: int, client_id: int) -> bytes:
 def se(params: Params, pk_i: int, alpha: int, model: bytes, round_id: int, client_id: int,
        rng: RandomSource = SYSTEM_RANDOM) -> bytes:
     """W_i* = nonce || AES-256-GCM_{key_i}(W) || tag, key_i = H(pk_i^alpha)."""
-    check_group_element(params, pk_i, f"pk_{client_id}")
+    check_power_base(params, pk_i, f"pk_{client_id}")
     check_exponent(params, alpha, "alpha")
     key = symmetric_key(params, int(gmpy2.powmod_sec(pk_i, alpha, params.group_modulus)))
     nonce = rng.token_bytes(NONCE_BYTES)
@@ -48,7 +48,7 @@ def dse(params: Params, beta: int, sk_i: int, sealed: bytes, round_id: int, clie
     """W = DSE(beta, H, sk_i, W_i*), key_i = H(beta^{sk_i}). Refuses any tampering."""
     if not isinstance(sealed, bytes) or len(sealed) < NONCE_BYTES + TAG_BYTES:
         raise MalformedInputError(f"W_i* must be at least {NONCE_BYTES + TAG_BYTES} bytes")
-    check_group_element(params, beta, "beta")
+    check_power_base(params, beta, "beta")
     check_exponent(params, sk_i, "sk_i")
     key = symmetric_key(params, int(gmpy2.powmod_sec(beta, sk_i, params.group_modulus)))
     nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import gmpy2
 
 from .errors import (
+    DegenerateElementError,
     DimensionMismatchError,
     ElementOutOfRangeError,
     ExponentRangeError,
@@ -14,7 +15,7 @@ from .errors import (
     NonUnitError,
     show,
 )
-from .params import Params
+from .params import Params, V2Params
 
 
 def check_integer(x: object, name: str) -> int:
@@ -38,6 +39,17 @@ def check_group_element(params: Params, x: object, name: str) -> int:
     return check_unit(x, params.message_modulus, params.group_modulus, name)
 
 
+def check_power_base(params: Params, x: object, name: str) -> int:
+    """An element raised to a secret power (beta, pk_S, a challenge R by a client; pk_i by the server):
+    a group element, and in `v2` also not 1 or n - 1 mod n, whose powers would reveal the exponent (spec 10.5)."""
+    x = check_group_element(params, x, name)
+    n = params.message_modulus
+    if params.profile == "v2" and x % n in (1, n - 1):
+        residue = "1" if x % n == 1 else "n - 1"
+        raise DegenerateElementError(f"{name} = {show(x)} is {residue} mod n: a secret power of it would reveal the exponent")
+    return x
+
+
 def check_e1_element(params: Params, x: object, name: str) -> int:
     """A first ciphertext component: mod p^2 in `paper`, mod n^2 in `v1`."""
     return check_unit(x, params.message_modulus, params.big_modulus, name)
@@ -54,6 +66,14 @@ def check_exponent(params: Params, x: object, name: str) -> int:
     return x
 
 
+def check_mask_exponent(params: V2Params, x: object, name: str) -> int:
+    """`v2`: a mask exponent r_i must lie in [1, 2^L). The message names the range, never the value."""
+    x = check_integer(x, name)
+    if not 0 < x < params.mask_bound:
+        raise ExponentRangeError(f"{name} must lie in [1, {show(params.mask_bound)})")
+    return x
+
+
 def check_length(items: Sequence[object], expected: int, name: str) -> None:
     if len(items) != expected:
         raise DimensionMismatchError(f"{name} has {len(items)} entries, expected {expected}")
@@ -63,3 +83,9 @@ def check_pairs(pairs: Sequence[Sequence[object]], name: str) -> None:
     """E_2 components come in pairs (g^{r2}, g^{r1} * pk_S^{r2})."""
     for j, pair in enumerate(pairs):
         check_length(pair, 2, f"{name}[{j}]")
+
+
+def check_carrier_only(params: Params, items: Sequence[object], name: str) -> None:
+    """`v2`: second components, challenges and responses exist for the carrier only: exactly one."""
+    if params.profile == "v2":
+        check_length(items, 1, f"{name} (v2: the carrier only)")

@@ -1,6 +1,7 @@
-"""The review's findings E1..E7 and Theorem 3, shown with concrete numbers (spec chapter 7).
+"""The review's findings E1..E7 and Theorem 3, shown with concrete numbers (spec chapter 7),
+and on profile `v2` (spec 10.9, module `v2`).
 
-One module per finding. Each demonstration draws every random value from `rng` (in the
+One module per finding, and one for `v2`. Each demonstration draws every random value from `rng` (in the
 order its docstring states) and replays them into the reference: whole rounds through
 `mpksa.round.run_round`, whose `Network` lets an active server record and substitute
 messages; single operations (E2, E3, E6, the forged pk_S on a plaintext segment) by calling
@@ -26,6 +27,18 @@ from .e5 import E5ForgedDemo, E5ForgedV1Demo, E5SybilDemo, e5_forged_pk_s, e5_fo
 from .e6 import E6Demo, e6_negative_values, minimal_super_increasing
 from .e7 import E7Demo, e7_rerun_difference
 from .theorem3 import CollusionDemo, theorem3_collusion
+from .v2 import (
+    CollusionV2Demo,
+    E2V2Demo,
+    E3V2Demo,
+    ReusedMaskDemo,
+    StructuredBasesDemo,
+    e2_projection_v2,
+    e3_v2_no_relation,
+    e3_v2_structured_bases,
+    e7_v2_reused_mask,
+    theorem3_collusion_v2,
+)
 
 # Function name -> the finding it shows (ids as in the errata vectors' schema).
 FINDING_IDS: dict[str, str] = {
@@ -42,6 +55,11 @@ FINDING_IDS: dict[str, str] = {
     "e6_negative_values": "E6",
     "e7_rerun_difference": "E7",
     "theorem3_collusion": "Theorem 3",
+    "e2_projection_v2": "E2",
+    "e3_v2_no_relation": "E3",
+    "e3_v2_structured_bases": "E3",
+    "e7_v2_reused_mask": "E7",
+    "theorem3_collusion_v2": "Theorem 3",
 }
 
 __all__ = [
@@ -51,4 +69,6 @@ __all__ = [
     "e3_cross_segment_relation", "e3_v1_no_relation", "e4_crafted_challenge", "e5_forged_pk_s",
     "e5_forged_pk_s_v1", "e5_sybil", "e6_negative_values", "e7_rerun_difference", "error_code", "lift",
     "minimal_super_increasing", "paper_lambda", "theorem3_collusion",
+    "CollusionV2Demo", "E2V2Demo", "E3V2Demo", "ReusedMaskDemo", "StructuredBasesDemo", "e2_projection_v2",
+    "e3_v2_no_relation", "e3_v2_structured_bases", "e7_v2_reused_mask", "theorem3_collusion_v2",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import MalformedInputError, MpksaError, NonFiniteValueError, show
 from ..messages import Ciphertext
 from ..params import Params
-from ..validate import check_exponent
+from ..validate import check_exponent, check_mask_exponent
 
 Json = dict[str, Any]
 """A JSON object as parsed by `json.loads`."""
@@ -143,8 +143,16 @@ class Codec:
     def exponents(self, texts: object, name: str) -> list[int]:
         return [self.exponent_in(t, f"{name}[{j}]") for j, t in enumerate(as_list(texts, name))]
 
+    def mask(self, x: int) -> str:
+        """The mask exponent r_i of `v2`: the fixed length of integers below 2^L."""
+        return to_hex(x, self.params.mask_bound)
+
+    def mask_in(self, text: object, name: str) -> int:
+        """A `v2` mask exponent: fixed-length hex, then [1, 2^L) (spec 10.8). Secret."""
+        return check_mask_exponent(self.params, from_hex(text, self.params.mask_bound, name, secret=True), name)
+
     def message(self, x: int) -> str:
-        """Packed segments and their sums: integers mod p (`paper`) or mod n (`v1`)."""
+        """Packed segments and their sums: integers mod p (`paper`) or mod n (`v1`, `v2`)."""
         return to_hex(x % self.params.message_modulus, self.params.message_modulus)
 
     def message_in(self, text: object, name: str) -> int:

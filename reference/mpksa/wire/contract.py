@@ -22,13 +22,13 @@ import gmpy2
 
 from ..encoding import Encoding
 from ..errors import MalformedInputError, MpksaError, ParameterError, show
-from ..params import PARAMETER_SET_NAMES, PaperParams, Params, V1Params, parameter_set
+from ..params import MAX_CLIENT_BITS, PARAMETER_SET_NAMES, PaperParams, Params, V1Params, V2Params, parameter_set
 from .codec import Json, minimal_hex_in
 
 PROTOCOL = "mpksa-conformance/1"
 """Name and version of the conformance protocol that carries operation requests (spec chapter 9)."""
 
-PROFILE_NAMES = ("paper", "v1")
+PROFILE_NAMES = ("paper", "v1", "v2")
 
 # Who runs each operation in a round (Algorithm 1); Recover is Algorithm 2 on its own.
 SERVER_OPERATIONS = ("SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode")
@@ -45,6 +45,9 @@ def params_to_json(params: Params) -> Json:
     if isinstance(params, PaperParams):
         return {"name": params.name, "profile": "paper", "p": format(params.p, "x"), "q": format(params.q, "x"),
                 "gamma": params.gamma, "g": format(params.g, "x"), "insecure": params.insecure}
+    if isinstance(params, V2Params):
+        return {"name": params.name, "profile": "v2", "n": format(params.n, "x"), "g": format(params.g, "x"),
+                "exponent_bits": params.exponent_bits, "mask_bits": params.mask_bits, "insecure": params.insecure}
     return {"name": params.name, "profile": "v1", "n": format(params.n, "x"), "g": format(params.g, "x"),
             "exponent_bits": params.exponent_bits, "insecure": params.insecure}
 
@@ -72,6 +75,9 @@ def params_from_json(data: object) -> Params:
     elif profile == "v1":
         params = V1Params(name, _hex_field(data, "n"), _hex_field(data, "g"), _field(data, "exponent_bits", int),
                           insecure)
+    elif profile == "v2":
+        params = V2Params(name, _hex_field(data, "n"), _hex_field(data, "g"), _field(data, "exponent_bits", int),
+                          insecure, mask_bits=_field(data, "mask_bits", int))
     else:
         raise ParameterError(f"params.profile = {show(profile)} must be one of {', '.join(PROFILE_NAMES)}")
     if name in PARAMETER_SET_NAMES:
@@ -98,7 +104,11 @@ def check_custom_parameters(params: Params) -> None:
     ok = (params.n > 3 and params.n % 2 == 1 and 1 <= params.exponent_bits <= 8192
           and 1 < params.g < params.n2 and gmpy2.gcd(params.g, params.n) == 1)
     if not ok:
-        raise ParameterError(f"v1 set {show(params.name)}: need odd n > 3, 1 <= exponent_bits <= 8192, g a unit mod n^2")
+        raise ParameterError(f"{params.profile} set {show(params.name)}: need odd n > 3, 1 <= exponent_bits <= 8192, "
+                             "g a unit mod n^2")
+    if isinstance(params, V2Params) and not 1 <= params.mask_bits < params.modulus_bits - MAX_CLIENT_BITS:
+        raise ParameterError(f"v2 set {show(params.name)}: need 1 <= mask_bits < |n| - {MAX_CLIENT_BITS}, so that "
+                             "the mask sum of any S stays below n")
 
 
 def encoding_to_json(encoding: Encoding) -> Json:
