@@ -68,19 +68,20 @@ export function verifyParameters(params) {
 
 export const BASE_LABEL = Buffer.from("MPKSA v2 h", "ascii");
 
-/**
- * h_j = x^{2n} mod n^2 with x = OS2IP(SHAKE("MPKSA v2 h", I2OSP(n, B) || I2OSP(j, 4) || I2OSP(c, 4),
- * B + 16)) mod n, for the least counter c with gcd(x, n) = 1 and h_j != 1; B = ceil(|n| / 8).
- */
+/** x_{j,c} = OS2IP(SHAKE("MPKSA v2 h", I2OSP(n, B) || I2OSP(j, 4) || I2OSP(c, 4), B + 16)) mod n, B = ceil(|n| / 8). */
+export function baseCandidate(n, j, counter) {
+  const nbytes = Math.ceil(bitLength(n) / 8);
+  const data = Buffer.concat([i2osp(n, nbytes), i2osp(j, 4), i2osp(counter, 4)]);
+  return os2ip(shake(BASE_LABEL, data, nbytes + 16)) % n;
+}
+
+/** h_j = x_{j,c}^{2n} mod n^2 for the least counter c with gcd(x_{j,c}, n) = 1 and h_j != 1. */
 export function deriveSegmentBase(n, j) {
   if (!(j >= 1n && j < 1n << 32n)) fail(CODES.invalidParameters, `segment number j = ${j} must lie in [1, 2^32)`);
-  const n2 = n * n;
-  const nbytes = Math.ceil(bitLength(n) / 8);
-  const prefix = Buffer.concat([i2osp(n, nbytes), i2osp(j, 4)]);
   for (let counter = 0n; ; counter++) {
-    const x = os2ip(shake(BASE_LABEL, Buffer.concat([prefix, i2osp(counter, 4)]), nbytes + 16)) % n;
+    const x = baseCandidate(n, j, counter);
     if (gcd(x, n) === 1n) {
-      const h = modPow(x, 2n * n, n2);
+      const h = modPow(x, 2n * n, n * n);
       if (h !== 1n) return h;
     }
   }

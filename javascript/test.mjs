@@ -71,9 +71,16 @@ test("spec 10.2 check values: h_1 and h_2 of both v2 sets; L, l and the rules of
   assert.throws(() => v2.deriveSegmentBase(n, 1n << 32n), { code: "invalid-parameters" });
 });
 
-test("spec 10.3 retry rule on n = 15: h_j = 199 at the counters c of the spec's table", () => {
-  // c = 0 gives h = 1 for j = 1, and c = 1 .. 8 share a factor with 15: h_1 comes from c = 10.
+test("spec 10.3 retry rule on n = 15: the candidates x and counters of the spec's check values", () => {
+  const candidates = (j, count) => Array.from({ length: count }, (_, c) => v2.baseCandidate(15n, j, BigInt(c)));
+  // h_1: c = 0 and c = 9 give square roots of 1 (h = 1), c = 1 .. 8 share a factor with 15, c = 10 is taken.
+  assert.deepEqual(candidates(1n, 11), [11n, 10n, 0n, 5n, 0n, 12n, 3n, 0n, 9n, 1n, 2n]);
+  assert.equal(candidates(2n, 1)[0], 11n);
+  const firstAccepted = (j) => candidates(j, 12).findIndex((x) => v1.gcd(x, 15n) === 1n && v1.modPow(x, 30n, 225n) !== 1n);
+  assert.deepEqual([1n, 2n, 3n, 4n].map(firstAccepted), [10, 1, 2, 9]);
   for (const j of [1n, 2n, 3n, 4n]) assert.equal(v2.deriveSegmentBase(15n, j), 199n, `h_${j}`);
+  // The spec's warning: skipping the h != 1 test gives 1, skipping the gcd test gives 10^30 = 100.
+  assert.deepEqual([v1.modPow(11n, 30n, 225n), v1.modPow(10n, 30n, 225n)], [1n, 100n]);
 });
 
 test("spec 10.5: degenerate elements are refused in v2 only; v2 answers the carrier's challenge only", () => {
