@@ -3,10 +3,17 @@
 Like `flwr.client.mod.secaggplus_mod`, it answers the TRAIN messages of the secure-aggregation
 stages itself and calls the wrapped ClientApp once per attempt, in the upload stage:
 
-- keys: KeyGen on first use (sk_i, pk_i kept in the node's context state across rounds), pk_i up;
+- keys: the checks of beta, KeyGen on first use (sk_i, pk_i kept in the node's context state
+  across rounds), pk_i up;
 - upload: check pk_S, DSE of the model, training by the wrapped ClientApp, then the update (trained
   model minus the model received) quantized, weighed by num_examples (Eq. (1)), packed and Enc'd;
-- respond: the re-run guard (E7), then ResGen.
+- respond: the checks of the challenge, the re-run guard (E7), then ResGen.
+
+With the hardening (spec 5.13, 5.14), which the server turns on for a run and a hardened mod
+demands, the client also checks that beta, pk_S and R_j are not degenerate, takes part with an even
+sk_i registered with a proof of knowledge, checks the proofs of beta, of every announced key and of
+every announced g^{r_kj2}, recomputes pk_S and R_j from the announced values, and proves knowledge
+of its own r_j2.
 
 Every other message type passes through. A TRAIN message that is not an MPKSA stage is refused:
 a client that installed the mod never sends a plaintext update. Every refusal is a typed error,
@@ -28,9 +35,15 @@ from flwr.common.logger import log
 from flwr.compat.common import recorddict_compat as compat
 
 from mpksa.encoding import Encoding
-from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
-from mpksa.guard import RerunGuard, update_digest
-from mpksa.round import Hardening
+from mpksa.errors import (
+    AggregateKeyMismatchError,
+    DimensionMismatchError,
+    MalformedInputError,
+    MpksaError,
+    ParameterError,
+)
+from mpksa.guard import MaskGuard, RerunGuard, update_digest
+from mpksa.messages import Statement
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -42,9 +55,11 @@ IDLE = "idle"
 class ClientState:
     """What a client keeps in its context between messages (a ConfigRecord, spec 11.4).
 
-    The key pair outlives rounds; the rest describes the attempt in progress. `answered_digests`
-    and `answered_sets` are the re-run guard's memory: one (update digest, S) pair per answered
-    challenge, oldest first. Flower keeps a node's context for one run: a new run starts afresh.
+    The key pair, the client id the server assigned and the key's registration proof outlive
+    rounds; `stage` to `basis` describe the attempt in progress. `answered_digests` and
+    `answered_sets` are the re-run guard's memory (one (update digest, S) pair per answered
+    challenge), `mask_digests` the MaskGuard's (v2), oldest first. Flower keeps a node's context
+    for one run: a new run starts afresh.
     """
 
     stage: str = IDLE
@@ -52,16 +67,19 @@ class ClientState:
     attempt: int = 0
     profile: str = ""
     params: str = ""
+    hardened: bool = False
     sk: bytes = b""
     pk: bytes = b""
-    beta: bytes = b""
     client: int = 0
+    key_proof: bytes = b""
+    beta: bytes = b""
     online: list[int] = field(default_factory=list)
     segments: int = 0
     digest: bytes = b""
     basis: bytes = b""
     answered_digests: list[bytes] = field(default_factory=list)
     answered_sets: list[bytes] = field(default_factory=list)
+    mask_digests: list[bytes] = field(default_factory=list)
 
     @classmethod
     def load(cls, context: Context) -> ClientState:
@@ -98,19 +116,21 @@ def ids_of(data: bytes) -> list[int]:
     return [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
 
 
+def elements(data: bytes, width: int) -> list[int]:
+    return [int.from_bytes(data[k:k + width], "big") for k in range(0, len(data), width)]
+
+
 class MpksaMod:
     """The mod. `allow_insecure` admits parameter sets marked insecure (tests only).
 
-    `hardening` names the announcements (review C.9) this client demands: with `announce_keys` it
-    refuses an upload stage without the keys of S (E5), with `announce_challenge` a respond stage
-    without every client's challenge bases (E4). Announcements a server sends are always checked.
-    `guard_size` bounds the re-run guard's memory (answered updates remembered, newest kept).
+    `hardened`: refuse a server that does not run the hardening (spec 5.13, 5.14); a server that
+    does is followed whatever this flag says. `guard_size` bounds the guards' memory (answered
+    updates and used mask exponents remembered, newest kept).
     """
 
-    def __init__(self, *, allow_insecure: bool = False, hardening: Hardening = Hardening(),
-                 guard_size: int = 1024) -> None:
+    def __init__(self, *, allow_insecure: bool = False, hardened: bool = False, guard_size: int = 1024) -> None:
         self.allow_insecure = allow_insecure
-        self.hardening = hardening
+        self.hardened = hardened
         self.guard_size = guard_size
 
     def __call__(self, msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
@@ -142,21 +162,38 @@ class MpksaMod:
         state.save(ctxt)
         return Message(content, reply_to=msg)
 
-    # --- keys: KeyGen once, pk_i up (Alg. 1, line 1) --------------------------------------------
+    # --- keys: check beta, KeyGen once, pk_i up (Alg. 1, lines 1 and 2) -------------------------
 
     def keys(self, state: ClientState, config: ConfigRecord) -> RecordDict:
         profile = self._profile(config)
         server_round, attempt = r.read_int(config, "round"), r.read_int(config, "attempt", 1, r.MAX_ATTEMPTS - 1)
-        beta = profile.check_element(r.element_of(r.read_bytes(config, "beta"), profile.element_bytes, "beta"), "beta")
-        if (state.profile, state.params) != (profile.name, profile.params_name) or not state.sk:
-            sk = profile.new_exponent()
+        hardened = r.read_bool(config, "hardened")
+        if self.hardened and not hardened:
+            raise MalformedInputError("the server runs MPKSA without the hardening, which this client requires")
+        same_key = (state.profile, state.params) == (profile.name, profile.params_name) and bool(state.sk)
+        client = r.read_int(config, "client", 1, (1 << 32) - 1)
+        if same_key and state.client and client != state.client:
+            raise MalformedInputError(f"the server names this client {client}, having registered it as {state.client}")
+        width = profile.element_bytes
+        beta = profile.check_power_base(r.element_of(r.read_bytes(config, "beta"), width, "beta"), "beta", hardened)
+        if hardened:
+            proof = r.proof_of(r.read_bytes(config, "beta-proof"), profile.proof_bytes, "beta")
+            profile.check_proof(Statement("server key", index=0), beta, proof, "beta")
+        if not same_key or (hardened and int.from_bytes(state.sk, "big") % 2):
+            sk = profile.new_exponent(even=hardened)
             state.sk = sk.to_bytes((sk.bit_length() + 7) // 8, "big")
-            state.pk = r.element_bytes(profile.public(sk), profile.element_bytes)
+            state.pk = r.element_bytes(profile.public(sk), width)
+            state.key_proof = b""
             log(INFO, "MPKSA: new key pair for %s/%s", profile.name, profile.params_name)
-        state.stage, state.server_round, state.attempt = r.KEYS, server_round, attempt
-        state.profile, state.params = profile.name, profile.params_name
-        state.beta = r.element_bytes(beta, profile.element_bytes)
         reply = r.header(r.KEYS, profile.name, profile.params_name, server_round, attempt) | {"pk": state.pk}
+        if hardened:
+            if not state.key_proof:  # KeyGen's registration, bound to the client id (spec 5.14)
+                _, proof = profile.prove(Statement("key", client_id=client), int.from_bytes(state.sk, "big"))
+                state.key_proof = r.proof_bytes(proof, profile.proof_bytes)
+            reply["pk-proof"] = state.key_proof
+        state.stage, state.server_round, state.attempt, state.hardened = r.KEYS, server_round, attempt, hardened
+        state.profile, state.params, state.client = profile.name, profile.params_name, client
+        state.beta = r.element_bytes(beta, width)
         return RecordDict({r.CONFIG: ConfigRecord(reply)})
 
     def _profile(self, config: ConfigRecord) -> StageProfile:
@@ -171,19 +208,22 @@ class MpksaMod:
                call_next: ClientAppCallable) -> RecordDict | Message:
         profile = self._continue(state, config, r.KEYS, r.UPLOAD)
         client = r.read_int(config, "client", 1, (1 << 32) - 1)
+        if client != state.client:
+            raise MalformedInputError(f"the upload stage names this client {client}, the keys stage {state.client}")
         online = r.read_ids(config, "online")
         if client not in online or len(online) < 2:
             raise MalformedInputError(f"S = {online} must hold at least two clients, this one ({client}) among them")
         width = profile.element_bytes
         pk_i, sk, beta = int.from_bytes(state.pk, "big"), int.from_bytes(state.sk, "big"), int.from_bytes(state.beta, "big")
-        pk_s = r.element_of(r.read_bytes(config, "pk-s"), width, "pk_S")
+        pk_s = profile.check_power_base(r.element_of(r.read_bytes(config, "pk-s"), width, "pk_S"), "pk_S", state.hardened)
         arrays = r.arrays_of(msg.content, r.UPLOAD)
-        keys = self._announced(arrays, "announced-keys", width, len(online), self.hardening.announce_keys)
+        keys = self._announced_keys(profile, state, arrays, online) if state.hardened else None
         profile.check_aggregate_key(pk_s, pk_i, keys)
         enc = profile.encoding(Encoding(r.read_int(config, "frac-bits"), r.read_float(config, "clip"),
                                         r.read_int(config, "weight-max"), r.read_int(config, "max-clients")))
         sealed = r.bytes_of(arrays, "sealed-model")
-        model = r.model_of(profile.unseal(beta, sk, sealed, r.aead_round(state.server_round, state.attempt), client))
+        round_id = r.aead_round(state.server_round, state.attempt)
+        model = r.model_of(profile.unseal(beta, sk, sealed, round_id, client))
 
         inner = RecordDict({key: rec for key, rec in msg.content.items() if key not in (r.CONFIG, r.ARRAYS)})
         model_record = r.read_str(config, "model-record")
@@ -197,15 +237,23 @@ class MpksaMod:
         update, weight, metrics = update_of(out.content, model)
 
         packed = profile.pack(update, weight, enc)
-        upload = profile.encrypt(beta, pk_s, packed.segments)
-        state.stage, state.client, state.online = r.UPLOAD, client, online
+        encrypted = profile.encrypt(beta, pk_s, packed.segments)
+        if encrypted.mask is not None:  # v2: never upload under a used mask exponent (spec 10.7)
+            digest = MaskGuard(profile.params, state.mask_digests).admit(encrypted.mask)  # type: ignore[arg-type]
+            state.mask_digests = (state.mask_digests + [digest])[-self.guard_size:]
+        basis = profile.challenge_basis(encrypted.upload)
+        out_arrays = {"upload": r.elements_array(encrypted.upload, width)}
+        if state.hardened:  # a proof of knowledge of each r_j2, bound to the round, S, this client and j
+            proofs = [profile.prove(Statement("g^r2", client, j, round_id, tuple(online)), x)[1]
+                      for j, x in enumerate(encrypted.proven)]
+            out_arrays["upload-proofs"] = r.proofs_array(proofs, profile.proof_bytes)
+        state.stage, state.online = r.UPLOAD, online
         state.segments = len(packed.segments)
         state.digest = update_digest([int(q) for q in packed.quantized.tolist()], packed.weight)
-        state.basis = b"".join(r.element_bytes(x, width) for x in profile.challenge_basis(upload))
+        state.basis = b"".join(r.element_bytes(x, width) for x in basis)
         reply = r.header(r.UPLOAD, profile.name, profile.params_name, state.server_round, state.attempt)
         reply["segments"] = state.segments
-        return RecordDict({r.CONFIG: ConfigRecord(reply),
-                           r.ARRAYS: ArrayRecord({"upload": r.elements_array(upload, width)}),
+        return RecordDict({r.CONFIG: ConfigRecord(reply), r.ARRAYS: ArrayRecord(out_arrays),
                            "fitres.metrics": metrics})
 
     def _continue(self, state: ClientState, config: ConfigRecord, previous: str, stage: str) -> StageProfile:
@@ -219,15 +267,23 @@ class MpksaMod:
         return profile
 
     @staticmethod
-    def _announced(arrays: ArrayRecord, key: str, width: int, count: int, required: bool) -> list[int] | None:
-        """An announced list (review C.9), None when the server sent none and this client allows that."""
-        if key not in arrays:
-            if required:
-                raise MalformedInputError(f"the server sent no '{key}', which this client's hardening requires")
-            return None
-        return r.elements_of(arrays, key, width, count, key)
+    def _announced_keys(profile: StageProfile, state: ClientState, arrays: ArrayRecord, online: list[int]) -> list[int]:
+        """The keys of S in the order of S, each with its registration proof (E5, spec 5.13), this
+        client's own key at its own place."""
+        width = profile.element_bytes
+        keys = r.elements_of(arrays, "announced-keys", width, len(online), "announced-keys")
+        proofs = r.proofs_of(arrays, "announced-key-proofs", profile.proof_bytes, len(online), "announced-key-proofs")
+        if int.from_bytes(state.sk, "big") % 2:
+            raise ParameterError("a hardened round needs the even sk_i of a hardened KeyGen")
+        for client, pk, proof in zip(online, keys, proofs):
+            if client == state.client:
+                if r.element_bytes(pk, width) != state.pk:
+                    raise AggregateKeyMismatchError(f"the key announced for this client ({client}) is not its own")
+                continue
+            profile.check_proof(Statement("key", client_id=client), pk, proof, f"pk_{client}")
+        return keys
 
-    # --- respond: the re-run guard, then ResGen (Alg. 1, lines 15 and 16) ------------------------
+    # --- respond: the checks of R, the re-run guard, then ResGen (Alg. 1, lines 15 and 16) --------
 
     def respond(self, state: ClientState, config: ConfigRecord, content: RecordDict) -> RecordDict:
         profile = self._continue(state, config, r.UPLOAD, r.RESPOND)
@@ -235,20 +291,39 @@ class MpksaMod:
         if sorted(online) != sorted(state.online):
             raise MalformedInputError(f"S = {sorted(online)} differs from the S = {sorted(state.online)} of the upload")
         guard = state.guard()
-        guard.admit(state.digest, online)  # E7: one S per update
         width, size = profile.element_bytes, profile.challenge_size(state.segments)
         arrays = r.arrays_of(content, r.RESPOND)
         challenge = r.elements_of(arrays, "challenge", width, size, "the challenge")
-        bases = self._announced(arrays, "announced-bases", width, size * len(online), self.hardening.announce_challenge)
-        if bases is not None:
-            own = [int.from_bytes(state.basis[k:k + width], "big") for k in range(0, len(state.basis), width)]
-            profile.check_challenge(challenge, [bases[k:k + size] for k in range(0, len(bases), size)], own)
+        for j, x in enumerate(challenge):
+            profile.check_power_base(x, f"R_{j}", state.hardened)
+        if state.hardened:
+            self._check_announced_bases(profile, state, arrays, challenge)
+        guard.admit(state.digest, online)  # E7: one S per update
         response = profile.respond(challenge, int.from_bytes(state.sk, "big"))
         state.remember(state.digest, online, self.guard_size)
         state.stage = IDLE
         reply = r.header(r.RESPOND, profile.name, profile.params_name, state.server_round, state.attempt)
         return RecordDict({r.CONFIG: ConfigRecord(reply),
                            r.ARRAYS: ArrayRecord({"response": r.elements_array(response, width)})})
+
+    @staticmethod
+    def _check_announced_bases(profile: StageProfile, state: ClientState, arrays: ArrayRecord,
+                               challenge: list[int]) -> None:
+        """Every client's g^{r_kj2} of the S of the upload, in its order, each with its proof (E9),
+        and R_j their product, this client's own among them (E4)."""
+        width, size, count = profile.element_bytes, len(challenge), len(state.online)
+        bases = r.elements_of(arrays, "announced-bases", width, size * count, "announced-bases")
+        proofs = r.proofs_of(arrays, "announced-base-proofs", profile.proof_bytes, size * count, "announced-base-proofs")
+        own = elements(state.basis, width)
+        round_id = r.aead_round(state.server_round, state.attempt)
+        rows = [bases[k:k + size] for k in range(0, len(bases), size)]
+        for position, (client, row) in enumerate(zip(state.online, rows)):
+            if client == state.client and row == own:
+                continue  # its own values: nothing to prove to itself
+            for j, y in enumerate(row):
+                profile.check_proof(Statement("g^r2", client, j, round_id, tuple(state.online)), y,
+                                    proofs[position * size + j], f"g^r2[{client}][{j}]")
+        profile.check_challenge(challenge, rows, own)
 
 
 def update_of(reply: RecordDict, model: ArrayRecord) -> tuple[np.ndarray, int, ConfigRecord]:

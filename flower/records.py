@@ -22,6 +22,8 @@ from flwr.proto.recorddict_pb2 import ArrayRecord as ProtoArrayRecord  # pylint:
 from google.protobuf.message import DecodeError
 
 from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError
+from mpksa.messages import Proof
+from mpksa.params import PROOF_CHALLENGE_BITS
 
 T = TypeVar("T")
 
@@ -34,6 +36,8 @@ STAGES = (KEYS, UPLOAD, RESPOND)
 
 ELEMENTS_STYPE = "mpksa.elements"  # an Array holding fixed-width big-endian group elements
 BYTES_STYPE = "mpksa.bytes"  # an Array holding an opaque byte string (the sealed model)
+PROOFS_STYPE = "mpksa.proofs"  # an Array holding fixed-width proofs of knowledge, c || z each
+CHALLENGE_BYTES = PROOF_CHALLENGE_BITS // 8  # c of a proof (spec 5.14)
 
 # Attempts of one round are numbered 1, 2, ... below this bound; SE binds both (see aead_round).
 MAX_ATTEMPTS = 1 << 16
@@ -72,6 +76,10 @@ def read_bytes(record: ConfigRecord, key: str) -> bytes:
 
 def read_float(record: ConfigRecord, key: str) -> float:
     return _read(record, key, float)
+
+
+def read_bool(record: ConfigRecord, key: str) -> bool:
+    return _read(record, key, bool)
 
 
 def read_int(record: ConfigRecord, key: str, low: int = 0, high: int = (1 << 63) - 1) -> int:
@@ -140,6 +148,34 @@ def elements_of(arrays: ArrayRecord, key: str, width: int, count: int, name: str
     if len(blob) != width * count:
         raise DimensionMismatchError(f"{name} has {len(blob)} bytes, expected {count} elements of {width} bytes")
     return [int.from_bytes(blob[k:k + width], "big") for k in range(0, len(blob), width)]
+
+
+# --- proofs of knowledge as bytes (spec 5.14: c, 16 bytes, then z at its fixed length) ---------------
+
+def proof_bytes(proof: Proof, width: int) -> bytes:
+    """One proof (c, z) as c || z, `width` bytes in all, big-endian."""
+    return proof.c.to_bytes(CHALLENGE_BYTES, "big") + proof.z.to_bytes(width - CHALLENGE_BYTES, "big")
+
+
+def proof_of(data: object, width: int, name: str) -> Proof:
+    """One proof from exactly `width` bytes (its ranges are the verifier's business)."""
+    if not isinstance(data, bytes) or len(data) != width:
+        raise MalformedInputError(f"the proof of {name} must be {width} bytes")
+    return Proof(int.from_bytes(data[:CHALLENGE_BYTES], "big"), int.from_bytes(data[CHALLENGE_BYTES:], "big"))
+
+
+def proofs_array(proofs: Sequence[Proof], width: int) -> Array:
+    """A list of proofs as one Array of fixed-width c || z."""
+    blob = b"".join(proof_bytes(p, width) for p in proofs)
+    return Array(dtype="uint8", shape=(len(blob),), stype=PROOFS_STYPE, data=blob)
+
+
+def proofs_of(arrays: ArrayRecord, key: str, width: int, count: int, name: str) -> list[Proof]:
+    """Exactly `count` proofs of `width` bytes from the Array under `key`."""
+    blob = _array_data(arrays, key, PROOFS_STYPE)
+    if len(blob) != width * count:
+        raise DimensionMismatchError(f"{name} has {len(blob)} bytes, expected {count} proofs of {width} bytes")
+    return [proof_of(blob[k:k + width], width, name) for k in range(0, len(blob), width)]
 
 
 def bytes_array(data: bytes) -> Array:

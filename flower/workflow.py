@@ -6,8 +6,9 @@ Used like `flwr.server.workflow.SecAggPlusWorkflow`, inside a `ServerApp` main f
 
 One fit round is up to `max_attempts` attempts, each three round trips of TRAIN messages:
 
-1. keys: beta down, pk_i up; who answers in time and well forms S (dropouts before S is fixed are
-   simply left out, Theorem 4); fewer than `min_clients` and the round is skipped;
+1. keys: beta and the client id down, pk_i up; who answers in time and well forms S (dropouts
+   before S is fixed are simply left out, Theorem 4); fewer than `min_clients` and the round is
+   skipped;
 2. upload: AggPKGen, then pk_S and the model sealed for each client (SE) down; the wrapped
    ClientApp trains; the encrypted update up;
 3. respond: ChelGen, the challenge down, ResGen's response up;
@@ -16,6 +17,11 @@ then Agg, Dec and the decoding on the server, and the strategy's `aggregate_fit`
 average (Eq. (1)). A client of S that fails after S is fixed (no reply in time, an error reply,
 or a reply that fails a check) aborts the attempt (finding E7); the round is re-run with fresh
 randomness and without the clients that failed, and skipped, model kept, after `max_attempts`.
+
+With `hardened=True` (spec 5.13, 5.14) beta goes with a proof of knowledge of alpha, each pk_i
+comes with a proof of knowledge of sk_i (checked here, then announced with the keys of S), and each
+upload with proofs of knowledge of its r_j2 (checked here, then announced with the challenge);
+a client whose proof fails is treated as dropped at that stage.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ from flwr.serverapp import Grid
 
 from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
-from mpksa.round import Hardening
+from mpksa.params import parameter_set
+from mpksa.messages import Proof, Statement
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -93,6 +100,8 @@ class RoundRecord:
         return self.attempts[-1]
 
 
+DEFAULT_PARAMS = "v2-rsa2048"
+
 # Spec 4.1 on updates (trained minus received model): scale 2^16, clipped to [-2, 2],
 # |D_i| <= 10000, |S| <= 100.
 DEFAULT_ENCODING = Encoding(frac_bits=16, clip=2.0, weight_max=10_000, max_clients=100)
@@ -101,31 +110,37 @@ DEFAULT_ENCODING = Encoding(frac_bits=16, clip=2.0, weight_max=10_000, max_clien
 @dataclass
 class _Client:
     index: int  # the client id i of the spec: AggPKGen's id, SE's binding, the guard's S
-    pk: int
+    pk: int = 0
+    proof: Proof | None = None  # hardened: pk's registration proof, checked
 
 
 class MpksaWorkflow:
-    """The MPKSA fit workflow. `timeout` bounds the keys and respond stages, `train_timeout` the
-    upload stage (training included); None waits for every reply, like SecAgg+."""
+    """The MPKSA fit workflow over the parameter set `params` (its profile, `v1` or `v2`, with it).
 
-    def __init__(self, params: str = "v1-rsa2048-short", profile: str = "v1", *,
+    `timeout` bounds the keys and respond stages, `train_timeout` the upload stage (training
+    included); None waits for every reply, like SecAgg+. `hardened`: run the hardening of spec
+    5.13 and 5.14 (proofs of knowledge, announcements, element checks) with every client."""
+
+    def __init__(self, params: str = DEFAULT_PARAMS, *,
                  encoding: Encoding = DEFAULT_ENCODING, timeout: float | None = None,
                  train_timeout: float | None = None, max_attempts: int = 3, min_clients: int = 2,
-                 hardening: Hardening = Hardening(), workers: int | None = None) -> None:
+                 hardened: bool = False, workers: int | None = None) -> None:
         if not 1 <= max_attempts < r.MAX_ATTEMPTS:
             raise ParameterError(f"max_attempts = {max_attempts} must lie in [1, {r.MAX_ATTEMPTS - 1}]")
         if min_clients < 2:
-            raise ParameterError(f"min_clients = {min_clients}: v1 needs |S| >= 2")
-        self.profile: StageProfile = stage_profile(profile, params, workers)
+            raise ParameterError(f"min_clients = {min_clients}: MPKSA needs |S| >= 2")
+        self.profile: StageProfile = stage_profile(parameter_set(params).profile, params, workers)
         self.encoding = encoding
         self.enc = self.profile.encoding(encoding)
         self.timeout = timeout
         self.train_timeout = timeout if train_timeout is None else train_timeout
         self.max_attempts, self.min_clients = max_attempts, min_clients
-        self.hardening = hardening
+        self.hardened = hardened
         self.rounds: list[RoundRecord] = []
         self._alpha = 0
         self._beta = 0
+        self._beta_proof: Proof | None = None
+        self._proofs: dict[int, list[Proof]] = {}  # hardened: each upload's proofs, for the respond stage
         self._clients: dict[int, _Client] = {}
 
     # --- Flower's entry point -------------------------------------------------------------------
@@ -163,9 +178,9 @@ class MpksaWorkflow:
                   fit_configs: dict[int, dict]) -> tuple[RoundRecord, dict[int, dict]]:
         """Algorithm 1 for the sampled nodes (node id -> fit config); returns the record and each
         aggregated client's metrics."""
-        if not self._beta:
+        if not self._beta:  # SysGen (Alg. 1, line 1); hardened, beta is published with a proof
             self._alpha = self.profile.new_exponent()
-            self._beta = self.profile.public(self._alpha)  # SysGen (Alg. 1, line 1)
+            self._beta, self._beta_proof = self.profile.prove(Statement("server key", index=0), self._alpha)
         model = compat.parameters_to_arrayrecord(parameters, keep_input=True)
         arrays = parameters_to_ndarrays(parameters)
         dim = int(sum(a.size for a in arrays))
@@ -243,27 +258,50 @@ class MpksaWorkflow:
     # --- the three stages -----------------------------------------------------------------------
 
     def _keys(self, grid: Grid, tag: tuple[int, int], attempt: Attempt) -> list[int]:
-        """beta down, pk_i up; S = the nodes whose key arrived in time and well formed, by client id."""
+        """beta and the client id down, pk_i up; S = the nodes whose key arrived in time and well
+        formed, in the order of their client ids."""
         p = self.profile
-        config = r.header(r.KEYS, p.name, p.params_name, *tag) | {"beta": r.element_bytes(self._beta, p.element_bytes)}
-        content = RecordDict({r.CONFIG: ConfigRecord(config)})
-        replies = self._exchange(grid, tag, {n: content for n in attempt.asked}, self.timeout, attempt, r.KEYS)
+        shared = r.header(r.KEYS, p.name, p.params_name, *tag) | {
+            "beta": r.element_bytes(self._beta, p.element_bytes), "hardened": self.hardened}
+        if self.hardened:
+            shared["beta-proof"] = r.proof_bytes(cast(Proof, self._beta_proof), p.proof_bytes)
+        for node in attempt.asked:  # client ids are given out in the order nodes are first asked
+            self._clients.setdefault(node, _Client(len(self._clients) + 1))
+        contents = {n: RecordDict({r.CONFIG: ConfigRecord(shared | {"client": self._clients[n].index})})
+                    for n in attempt.asked}
+        replies = self._exchange(grid, tag, contents, self.timeout, attempt, r.KEYS)
         keys: dict[int, int] = {}
         for node, reply in replies.items():
             try:
                 reply_config = r.config_of(reply.content, r.KEYS)
                 r.check_header(reply_config, r.KEYS, p.name, p.params_name, *tag)
-                keys[node] = p.check_element(r.element_of(r.read_bytes(reply_config, "pk"), p.element_bytes, "pk"), "pk")
+                pk = p.check_power_base(r.element_of(r.read_bytes(reply_config, "pk"), p.element_bytes, "pk"), "pk",
+                                        self.hardened)
+                if self.hardened:
+                    self._check_registration(node, pk, r.proof_of(r.read_bytes(reply_config, "pk-proof"),
+                                                                  p.proof_bytes, "pk"))
+                keys[node] = pk
             except MpksaError as error:
                 self._fail(attempt, node, r.KEYS, error)
         for node in self._repeated_keys(keys):
             self._fail(attempt, node, r.KEYS, MalformedInputError(f"node {node} presents a key another node of S presents"))
             del keys[node]
         for node, pk in keys.items():
-            self._register(node, pk)
+            known = self._clients[node]
+            if known.pk and known.pk != pk:
+                log(WARNING, "MPKSA: node %s registers a new key", node)
+            known.pk = pk
         attempt.keys = keys
         attempt.online = sorted(keys, key=lambda n: self._clients[n].index)
         return attempt.online
+
+    def _check_registration(self, node: int, pk: int, proof: Proof) -> None:
+        """Hardened: pk_i comes with a proof of knowledge of sk_i bound to the client id (spec 5.14),
+        checked once per key and proof."""
+        client = self._clients[node]
+        if (client.pk, client.proof) != (pk, proof):
+            self.profile.check_proof(Statement("key", client_id=client.index), pk, proof, f"pk_{client.index}")
+            client.proof = proof
 
     @staticmethod
     def _repeated_keys(keys: dict[int, int]) -> list[int]:
@@ -271,14 +309,6 @@ class MpksaWorkflow:
         for pk in keys.values():
             seen[pk] = seen.get(pk, 0) + 1
         return [node for node, pk in keys.items() if seen[pk] > 1]
-
-    def _register(self, node: int, pk: int) -> None:
-        known = self._clients.get(node)
-        if known is None:
-            self._clients[node] = _Client(len(self._clients) + 1, pk)
-        elif known.pk != pk:
-            log(WARNING, "MPKSA: node %s registers a new key", node)
-            known.pk = pk
 
     def _upload(self, grid: Grid, tag: tuple[int, int], attempt: Attempt, model: ArrayRecord,
                 fit_configs: dict[int, dict], segments: int) -> tuple[dict[int, list[int]], dict[int, dict]]:
@@ -292,9 +322,12 @@ class MpksaWorkflow:
             "frac-bits": self.enc.frac_bits, "clip": float(self.enc.clip), "weight-max": self.enc.weight_max,
             "max-clients": self.enc.max_clients}
         announced = {}
-        if self.hardening.announce_keys:  # E5: every pk_k of S, in the order of S
+        if self.hardened:  # E5: every pk_k of S, in the order of S, with its registration proof
             announced["announced-keys"] = r.elements_array([self._clients[n].pk for n in online], p.element_bytes)
+            announced["announced-key-proofs"] = r.proofs_array([cast(Proof, self._clients[n].proof) for n in online],
+                                                               p.proof_bytes)
         contents = {}
+        self._proofs: dict[int, list[Proof]] = {}
         for node in online:
             client = self._clients[node]
             sealed = p.seal(client.pk, self._alpha, plain, r.aead_round(*tag), client.index)
@@ -315,14 +348,28 @@ class MpksaWorkflow:
                 got = r.read_int(config, "segments")
                 if got != segments:
                     raise DimensionMismatchError(f"the upload has {got} segments, expected {segments}")
-                upload = r.elements_of(r.arrays_of(reply.content, r.UPLOAD), "upload", p.element_bytes,
-                                       p.upload_size(segments), "the upload")
+                arrays = r.arrays_of(reply.content, r.UPLOAD)
+                upload = r.elements_of(arrays, "upload", p.element_bytes, p.upload_size(segments), "the upload")
                 p.check_upload(upload, segments, "the upload")
+                if self.hardened:
+                    self._proofs[node] = self._check_upload_proofs(arrays, tag, ids, self._clients[node].index, upload,
+                                                                   segments)
                 uploads[node] = upload
                 metrics[node] = dict(reply.content.config_records.get("fitres.metrics", ConfigRecord()))
             except MpksaError as error:
                 self._fail(attempt, node, r.UPLOAD, error)
         return uploads, metrics
+
+    def _check_upload_proofs(self, arrays: ArrayRecord, tag: tuple[int, int], ids: list[int], client: int,
+                             upload: list[int], segments: int) -> list[Proof]:
+        """Hardened: one proof of knowledge of r_j2 per element of the upload's challenge basis,
+        bound to the attempt's round number, S, the client and j (spec 5.14)."""
+        p = self.profile
+        proofs = r.proofs_of(arrays, "upload-proofs", p.proof_bytes, p.challenge_size(segments), "the upload's proofs")
+        round_id = r.aead_round(*tag)
+        for j, (y, proof) in enumerate(zip(p.challenge_basis(upload), proofs)):
+            p.check_proof(Statement("g^r2", client, j, round_id, tuple(ids)), y, proof, f"g^r2[{client}][{j}]")
+        return proofs
 
     def _respond(self, grid: Grid, tag: tuple[int, int], attempt: Attempt, uploads: dict[int, list[int]],
                  segments: int) -> dict[int, list[int]]:
@@ -331,9 +378,10 @@ class MpksaWorkflow:
         challenge = p.challenge([uploads[n] for n in online])
         config = r.header(r.RESPOND, p.name, p.params_name, *tag) | {"online": [self._clients[n].index for n in online]}
         arrays = {"challenge": r.elements_array(challenge, p.element_bytes)}
-        if self.hardening.announce_challenge:  # E4: every client's bases, in the order of S
+        if self.hardened:  # E4, E9: every client's bases, in the order of S, with their proofs
             bases = [x for n in online for x in p.challenge_basis(uploads[n])]
             arrays["announced-bases"] = r.elements_array(bases, p.element_bytes)
+            arrays["announced-base-proofs"] = r.proofs_array([x for n in online for x in self._proofs[n]], p.proof_bytes)
         content = RecordDict({r.CONFIG: ConfigRecord(config), r.ARRAYS: ArrayRecord(arrays)})
         replies = self._exchange(grid, tag, {n: content for n in online}, self.timeout, attempt, r.RESPOND)
         responses = {}
@@ -344,7 +392,7 @@ class MpksaWorkflow:
                 response = r.elements_of(r.arrays_of(reply.content, r.RESPOND), "response", p.element_bytes,
                                          p.challenge_size(segments), "the response")
                 for j, x in enumerate(response):
-                    p.check_element(x, f"T[{j}]")
+                    p.check_unit(x, f"T[{j}]")
                 responses[node] = response
             except MpksaError as error:
                 self._fail(attempt, node, r.RESPOND, error)

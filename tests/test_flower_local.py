@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from fixtures.flower_faults import Fault
-from fixtures.flower_harness import SETTINGS, check_exact, final_model, initial_model, run_local
+from fixtures.flower_harness import PARAMS, PARAMS_V2, SETTINGS, check_exact, final_model, initial_model, run_local
 
 from mpksa.flower import records as r
-from mpksa.round import Hardening
 from mpksa.flower.workflow import CLIENT_ERROR, TIMEOUT
 
 
@@ -23,8 +22,9 @@ def nodes_of(grid, partitions):  # type: ignore[no-untyped-def]
     return [grid.node_ids[p] for p in partitions]
 
 
-def test_rounds_decrypt_to_the_plaintext_sums():
-    wf, context, grid = run_local(5, rounds=2)
+@pytest.mark.parametrize("params", [PARAMS, PARAMS_V2])
+def test_rounds_decrypt_to_the_plaintext_sums(params):
+    wf, context, grid = run_local(5, rounds=2, params=params)
     assert [rec.outcome for rec in wf.rounds] == ["aggregated", "aggregated"]
     for rec in wf.rounds:
         assert len(rec.attempts) == 1 and rec.final.failures == []
@@ -36,19 +36,32 @@ def test_rounds_decrypt_to_the_plaintext_sums():
         assert all(np.allclose(a, b, rtol=0, atol=1e-15) for a, b in zip(produced, result))
 
 
-def test_hardened_rounds_announce_keys_and_bases_and_decrypt_exactly():
-    hardening = Hardening(announce_keys=True, announce_challenge=True)
-    wf, _, grid = run_local(4, rounds=2, hardening=hardening, client_hardening=hardening)
+@pytest.mark.parametrize("params", [PARAMS, PARAMS_V2])
+def test_hardened_rounds_prove_announce_and_decrypt_exactly(params):
+    wf, _, grid = run_local(4, rounds=2, params=params, hardened=True, client_hardened=True)
     for rec in wf.rounds:
         assert rec.final.failures == [] and len(rec.final.online) == 4
         check_exact(rec)
+    # The keys registered in round 1 (even, with their proofs) serve round 2.
+    assert wf.rounds[0].final.keys == wf.rounds[1].final.keys
+
+
+@pytest.mark.parametrize("params, stage", [(PARAMS, r.KEYS), (PARAMS, r.UPLOAD), (PARAMS_V2, r.UPLOAD)])
+def test_a_client_whose_proof_fails_is_treated_as_dropped(params, stage):
+    wf, _, grid = run_local(4, faults=[Fault(1, stage, "bad-proof")], params=params, hardened=True)
+    rec = wf.rounds[0]
+    failures = [(f.node_id, f.stage, f.code) for a in rec.attempts for f in a.failures]
+    assert failures == [(grid.node_ids[1], stage, "proof-invalid")]
+    assert len(rec.attempts) == (1 if stage == r.KEYS else 2)  # after S is fixed: a re-run without it
+    assert grid.node_ids[1] not in rec.final.online and len(rec.final.online) == 3
+    check_exact(rec)
 
 
 def test_a_client_that_demands_the_hardening_refuses_a_server_without_it():
-    wf, _, grid = run_local(3, client_hardening=Hardening(announce_keys=True))
+    wf, _, grid = run_local(3, client_hardened=True)
     rec = wf.rounds[0]
-    assert rec.outcome == "skipped"
-    assert sorted((f.stage, f.code) for f in rec.attempts[0].failures) == [(r.UPLOAD, "malformed-input")] * 3
+    assert rec.outcome == "skipped" and rec.reason.startswith("too-few-clients")
+    assert sorted((f.stage, f.code) for f in rec.attempts[0].failures) == [(r.KEYS, "malformed-input")] * 3
 
 
 def test_bytes_on_the_wire_are_those_of_the_stage_protocol():
@@ -74,11 +87,12 @@ def test_dropout_before_s_is_fixed_leaves_the_client_out(kind):
     check_exact(rec)
 
 
-@pytest.mark.parametrize("stage", [r.UPLOAD, r.RESPOND])
-@pytest.mark.parametrize("kind", ["raise", "hang"])
-def test_dropout_after_s_is_fixed_aborts_and_reruns_without_the_client(stage, kind):
+@pytest.mark.parametrize("params, stage, kind", [
+    (PARAMS, r.UPLOAD, "raise"), (PARAMS, r.UPLOAD, "hang"), (PARAMS, r.RESPOND, "raise"), (PARAMS, r.RESPOND, "hang"),
+    (PARAMS_V2, r.UPLOAD, "raise"), (PARAMS_V2, r.RESPOND, "hang")])
+def test_dropout_after_s_is_fixed_aborts_and_reruns_without_the_client(params, stage, kind):
     fault = Fault(2, stage, kind, seconds=0.6)
-    wf, _, grid = run_local(4, faults=[fault], timeout=0.3)
+    wf, _, grid = run_local(4, faults=[fault], timeout=0.3, params=params)
     rec = wf.rounds[0]
     first, second = rec.attempts
     assert first.outcome == "aborted" and len(first.online) == 4
@@ -88,19 +102,23 @@ def test_dropout_after_s_is_fixed_aborts_and_reruns_without_the_client(stage, ki
     check_exact(rec)
 
 
-@pytest.mark.parametrize("stage, kind, code", [
-    (r.KEYS, "pk-zero", "element-out-of-range"),
-    (r.KEYS, "header", "stage-out-of-order"),
-    (r.UPLOAD, "segments", "dimension-mismatch"),
-    (r.UPLOAD, "truncate", "dimension-mismatch"),
-    (r.UPLOAD, "zero", "element-out-of-range"),
-    (r.UPLOAD, "non-unit", "non-unit"),
-    (r.RESPOND, "truncate", "dimension-mismatch"),
-    (r.RESPOND, "non-unit", "non-unit"),
-    (r.RESPOND, "header", "stage-out-of-order"),
+@pytest.mark.parametrize("params, stage, kind, code", [
+    (PARAMS, r.KEYS, "pk-zero", "element-out-of-range"),
+    (PARAMS, r.KEYS, "header", "stage-out-of-order"),
+    (PARAMS, r.UPLOAD, "segments", "dimension-mismatch"),
+    (PARAMS, r.UPLOAD, "truncate", "dimension-mismatch"),
+    (PARAMS, r.UPLOAD, "zero", "element-out-of-range"),
+    (PARAMS, r.UPLOAD, "non-unit", "non-unit"),
+    (PARAMS, r.RESPOND, "truncate", "dimension-mismatch"),
+    (PARAMS, r.RESPOND, "non-unit", "non-unit"),
+    (PARAMS, r.RESPOND, "header", "stage-out-of-order"),
+    (PARAMS_V2, r.KEYS, "pk-degenerate", "degenerate-element"),  # spec 10.5: the server raises pk_i to alpha
+    (PARAMS_V2, r.UPLOAD, "segments", "dimension-mismatch"),
+    (PARAMS_V2, r.UPLOAD, "truncate", "dimension-mismatch"),
+    (PARAMS_V2, r.RESPOND, "non-unit", "non-unit"),
 ])
-def test_a_client_sending_garbage_is_treated_as_dropped(stage, kind, code):
-    wf, _, grid = run_local(4, faults=[Fault(0, stage, kind)])
+def test_a_client_sending_garbage_is_treated_as_dropped(params, stage, kind, code):
+    wf, _, grid = run_local(4, faults=[Fault(0, stage, kind)], params=params)
     rec = wf.rounds[0]
     bad = grid.node_ids[0]
     failures = [f for a in rec.attempts for f in a.failures]
@@ -119,8 +137,9 @@ def test_two_clients_presenting_one_key_are_both_left_out():
     check_exact(rec)
 
 
-def test_a_forged_response_fails_decryption_and_the_rerun_succeeds():
-    wf, _, _ = run_local(4, faults=[Fault(3, r.RESPOND, "forge")])
+@pytest.mark.parametrize("params", [PARAMS, PARAMS_V2])
+def test_a_forged_response_fails_decryption_and_the_rerun_succeeds(params):
+    wf, _, _ = run_local(4, faults=[Fault(3, r.RESPOND, "forge")], params=params)
     rec = wf.rounds[0]
     first, second = rec.attempts
     # Nobody can be named without proofs: the attempt aborts with no failure, nobody is left out.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fixtures.flower_harness import PARAMS  # sets the Flower environment first
+from fixtures.flower_harness import PARAMS, PARAMS_V2  # sets the Flower environment first
 
 from flwr.app import ArrayRecord, ConfigRecord, Message, RecordDict
 from flwr.app.message_type import MessageType
@@ -19,9 +19,9 @@ from flwr.compat.common import recorddict_compat as compat
 
 from mpksa.flower import ClientState, MpksaMod, records as r, synthetic
 from mpksa.flower.local import LocalGrid
-from mpksa.flower.profiles import stage_profile
+from mpksa.flower.profiles import StageProfile, stage_profile
+from mpksa.messages import Statement
 from mpksa.params import parameter_set
-from mpksa.round import Hardening
 
 P = stage_profile("v1", PARAMS)
 W = P.element_bytes
@@ -30,14 +30,22 @@ MODEL = compat.parameters_to_arrayrecord(ndarrays_to_parameters([np.zeros((2, 3)
 
 
 class HandServer:
-    """Builds each stage's message for one node; every field can be overridden."""
+    """Builds each stage's message for one node (client 1 of S = (1, 2)); every field can be
+    overridden. Client 2 is simulated here: its key, and with the hardening its proofs."""
 
-    def __init__(self, mod: MpksaMod | None = None) -> None:
+    def __init__(self, mod: MpksaMod | None = None, params: str = PARAMS, hardened: bool = False) -> None:
+        self.p: StageProfile = stage_profile(parameter_set(params).profile, params)
+        self.params, self.hardened = params, hardened
         self.grid = LocalGrid(synthetic.client_app([mod or MpksaMod(allow_insecure=True)]), 2, seed=3)
         self.node = self.grid.node_ids[0]
-        self.alpha = P.new_exponent()
-        self.beta = P.public(self.alpha)
-        self.other_pk = P.public(P.new_exponent())
+        self.alpha = self.p.new_exponent()
+        self.beta, self.beta_proof = self.p.prove(Statement("server key", index=0), self.alpha)
+        self.other_sk = self.p.new_exponent(even=True)
+        self.other_pk, self.other_proof = self.p.prove(Statement("key", client_id=2), self.other_sk)
+        self.last_upload_proofs: list = []
+
+    def header(self, stage: str, server_round: int, attempt: int) -> dict:
+        return r.header(stage, self.p.name, self.params, server_round, attempt)
 
     def send(self, config: dict, arrays: dict | None = None, extra: dict | None = None) -> Message:
         content = RecordDict({r.CONFIG: ConfigRecord(config)} | (extra or {}))
@@ -47,43 +55,86 @@ class HandServer:
         return reply
 
     def keys(self, server_round: int = 1, attempt: int = 1, **fields: object) -> Message:
-        config = r.header(r.KEYS, "v1", PARAMS, server_round, attempt) | {"beta": r.element_bytes(self.beta, W)}
+        config = self.header(r.KEYS, server_round, attempt) | {
+            "beta": r.element_bytes(self.beta, W), "hardened": self.hardened, "client": 1}
+        if self.hardened:
+            config["beta-proof"] = r.proof_bytes(self.beta_proof, self.p.proof_bytes)
         return self.send(config | fields)
 
     def pk(self) -> int:
         return int.from_bytes(self.state().pk, "big")
 
+    def key_proof(self):  # type: ignore[no-untyped-def]
+        return r.proof_of(self.state().key_proof, self.p.proof_bytes, "pk")
+
     def upload(self, server_round: int = 1, attempt: int = 1, online: tuple[int, ...] = (1, 2),
                pk_s: int | None = None, sealed: bytes | None = None, fit_attempt: int | None = None,
-               keys: list[int] | None = None, **fields: object) -> Message:
-        """The model sealed for client 1 of S; pk_S of S from this client's key and another."""
+               keys: list[int] | None = None, key_proofs: list | None = None, **fields: object) -> Message:
+        """The model sealed for client 1 of S; pk_S of S from this client's key and client 2's.
+        Hardened, the keys of S are announced with their proofs (`keys`, `key_proofs` override)."""
         if pk_s is None:
-            pk_s = P.aggregate_key([(1, self.pk())] + [(i, self.other_pk) for i in online if i != 1])
+            pk_s = self.p.aggregate_key([(1, self.pk())] + [(i, self.other_pk) for i in online if i != 1])
         if sealed is None:
-            sealed = P.seal(self.pk(), self.alpha, r.model_bytes(MODEL), r.aead_round(server_round, attempt), 1)
-        config = r.header(r.UPLOAD, "v1", PARAMS, server_round, attempt) | {
+            sealed = self.p.seal(self.pk(), self.alpha, r.model_bytes(MODEL), r.aead_round(server_round, attempt), 1)
+        config = self.header(r.UPLOAD, server_round, attempt) | {
             "client": 1, "online": list(online), "pk-s": r.element_bytes(pk_s, W), "model-record": "fitins.parameters",
             "frac-bits": 16, "clip": 1.0, "weight-max": 100, "max-clients": 4}
         fit = {"server-round": server_round, "mpksa-attempt": fit_attempt or attempt}
         arrays = {"sealed-model": r.bytes_array(sealed)}
+        if self.hardened and keys is None:
+            keys = [self.pk(), self.other_pk]
         if keys is not None:
             arrays["announced-keys"] = r.elements_array(keys, W)
-        return self.send(config | fields, arrays, {"fitins.config": ConfigRecord(fit)})
+        if self.hardened and key_proofs is None:
+            key_proofs = [self.key_proof(), self.other_proof]
+        if key_proofs is not None:
+            arrays["announced-key-proofs"] = r.proofs_array(key_proofs, self.p.proof_bytes)
+        reply = self.send(config | fields, arrays, {"fitins.config": ConfigRecord(fit)})
+        if self.hardened and not reply.has_error():
+            size = self.p.challenge_size(self.state().segments)
+            self.last_upload_proofs = r.proofs_of(reply.content.array_records[r.ARRAYS], "upload-proofs",
+                                                  self.p.proof_bytes, size, "upload-proofs")
+        return reply
+
+    def other_bases(self, server_round: int = 1, attempt: int = 1) -> tuple[list[int], list]:
+        """Client 2's g^{r_j2} with their proofs for S = (1, 2)."""
+        size = self.p.challenge_size(self.state().segments)
+        values, proofs = [], []
+        for j in range(size):
+            statement = Statement("g^r2", 2, j, r.aead_round(server_round, attempt), (1, 2))
+            y, proof = self.p.prove(statement, self.p.new_exponent())
+            values.append(y)
+            proofs.append(proof)
+        return values, proofs
 
     def respond(self, server_round: int = 1, attempt: int = 1, online: tuple[int, ...] = (1, 2),
-                challenge: list[int] | None = None, bases: list[int] | None = None) -> Message:
+                challenge: list[int] | None = None, bases: list[int] | None = None,
+                base_proofs: list | None = None) -> Message:
+        """Hardened, the bases are announced with their proofs: this client's own (from its upload)
+        and client 2's, the challenge their product; `bases` and `base_proofs` override."""
+        if self.hardened and bases is None:
+            theirs, their_proofs = self.other_bases(server_round, attempt)
+            bases, base_proofs = self.own_bases() + theirs, self.own_proofs() + their_proofs
+            if challenge is None:
+                challenge = [a * b % N2 for a, b in zip(self.own_bases(), theirs)]
         if challenge is None:
-            challenge = [P.public(7)] * self.state().segments
-        config = r.header(r.RESPOND, "v1", PARAMS, server_round, attempt) | {"online": list(online)}
+            challenge = [self.p.public(7)] * self.p.challenge_size(self.state().segments)
+        config = self.header(r.RESPOND, server_round, attempt) | {"online": list(online)}
         arrays = {"challenge": r.elements_array(challenge, W)}
         if bases is not None:
             arrays["announced-bases"] = r.elements_array(bases, W)
+        if base_proofs is not None:
+            arrays["announced-base-proofs"] = r.proofs_array(base_proofs, self.p.proof_bytes)
         return self.send(config, arrays)
 
     def own_bases(self) -> list[int]:
         """This client's g^{r_j2}, as the server would announce them (read from its state here)."""
         basis = self.state().basis
         return [int.from_bytes(basis[k:k + W], "big") for k in range(0, len(basis), W)]
+
+    def own_proofs(self) -> list:
+        """What this client sent with its last upload."""
+        return self.last_upload_proofs
 
     def state(self) -> ClientState:
         return ClientState.load(self.grid.context(self.node))
@@ -209,45 +260,164 @@ def test_the_guard_refuses_the_same_update_for_another_set():
     assert len(server.state().answered_digests) == 2
 
 
-HARDENED = MpksaMod(allow_insecure=True, hardening=Hardening(announce_keys=True, announce_challenge=True))
+# --- profile v2 -----------------------------------------------------------------------------------
 
-
-def test_a_hardened_client_checks_the_announced_keys():
-    server = HandServer(HARDENED)
-    g_x = P.public(12345)
-    for keys_of, pk_s_of, code in [
-        (lambda pk: None, lambda pk: None, "malformed-input"),                         # none announced
-        (lambda pk: [pk, server.other_pk, g_x], lambda pk: None, "dimension-mismatch"),  # |S| + 1 keys
-        (lambda pk: [pk, server.other_pk], lambda pk: pk * g_x % N2, "aggregate-key-mismatch"),  # E5: pk_S = pk_i g^x
-        (lambda pk: [g_x, server.other_pk], lambda pk: g_x * server.other_pk % N2, "aggregate-key-mismatch"),  # own key left out
-        (lambda pk: [pk, pk], lambda pk: pk * pk % N2, "aggregate-key-mismatch"),      # one key twice
-    ]:
-        server.keys()
-        pk = server.pk()
-        assert refused(server.upload(keys=keys_of(pk), pk_s=pk_s_of(pk)), code), code
-    server.keys()
-    assert not server.upload(keys=[server.pk(), server.other_pk]).has_error()
-
-
-def test_a_hardened_client_checks_the_announced_challenge_bases():
-    server = HandServer(HARDENED)
-    other = [P.public(P.new_exponent()) for _ in range(64)]
-
-    def upload() -> tuple[list[int], list[int]]:
-        server.keys()
-        assert not server.upload(keys=[server.pk(), server.other_pk]).has_error()
-        own = server.own_bases()
-        theirs = other[:len(own)]
-        return own, [a * b % N2 for a, b in zip(own, theirs)]
-
-    own, product = upload()
-    assert refused(server.respond(challenge=product), "malformed-input")  # no bases announced
-    own, product = upload()
-    forged = [product[0] * P.public(3) % N2] + product[1:]  # E4: R_0 is not the product
-    assert refused(server.respond(challenge=forged, bases=own + other[:len(own)]), "challenge-mismatch")
-    own, product = upload()
-    stranger = [P.public(5)] * len(own)
-    assert refused(server.respond(challenge=product, bases=stranger + other[:len(own)]), "challenge-mismatch")
-    own, product = upload()
-    reply = server.respond(challenge=product, bases=own + other[:len(own)])
+def test_a_v2_attempt_uploads_the_carrier_and_the_segments_and_answers_one_challenge():
+    server = HandServer(params=PARAMS_V2)
+    p = server.p
+    assert not server.keys().has_error()
+    reply = server.upload()
     assert not reply.has_error()
+    u = server.state().segments
+    assert len(reply.content.array_records[r.ARRAYS]["upload"].data) == (u + 3) * W  # carrier triple, C_1..C_u
+    assert len(server.state().mask_digests) == 1
+    base = p.public(5)
+    reply = server.respond(challenge=[base])
+    sk = int.from_bytes(server.state().sk, "big")
+    assert r.elements_of(reply.content.array_records[r.ARRAYS], "response", W, 1, "response") == [pow(base, sk, N2)]
+
+
+@pytest.mark.parametrize("challenge, code", [
+    (lambda p: [p.public(3)] * 2, "dimension-mismatch"),  # v2 answers the carrier's challenge only
+    (lambda p: [1 + N], "degenerate-element"),           # R = 1 + n would give sk_i away (spec 10.5)
+    (lambda p: [N2 - 1], "degenerate-element"),          # -1
+])
+def test_a_v2_client_refuses_a_second_or_a_degenerate_challenge(challenge, code):
+    server = HandServer(params=PARAMS_V2)
+    server.keys()
+    server.upload()
+    assert refused(server.respond(challenge=challenge(server.p)), code)
+
+
+def test_a_v2_client_refuses_a_degenerate_server_key_without_the_hardening():
+    server = HandServer(params=PARAMS_V2)
+    assert refused(server.keys(beta=r.element_bytes(1 + 5 * N, W)), "degenerate-element")
+
+
+def test_a_v2_client_never_uploads_under_a_used_mask_exponent(monkeypatch):
+    from mpksa.flower import profiles
+    from mpksa.randomness import SeededRandom
+
+    server = HandServer(params=PARAMS_V2)
+    for attempt in (1, 2):  # Enc draws from the same stream twice: the same r_i
+        server.keys(attempt=attempt)
+        monkeypatch.setattr(profiles, "SYSTEM_RANDOM", SeededRandom(b"a broken generator"))
+        reply = server.upload(attempt=attempt, fit_attempt=attempt)
+    assert refused(reply, "exponent-reused")
+
+
+# --- the hardening: a server that sends a bad key, announcement or challenge is refused ----------
+
+HARDENED = MpksaMod(allow_insecure=True, hardened=True)
+
+
+def hardened_server(params: str = PARAMS) -> HandServer:
+    return HandServer(HARDENED, params, hardened=True)
+
+
+@pytest.mark.parametrize("params", [PARAMS, PARAMS_V2])
+def test_a_hardened_attempt_proves_its_key_and_its_bases_and_answers(params):
+    server = hardened_server(params)
+    reply = server.keys()
+    assert not reply.has_error()
+    config = reply.content.config_records[r.CONFIG]
+    pk, proof = int.from_bytes(config["pk"], "big"), r.proof_of(config["pk-proof"], server.p.proof_bytes, "pk")
+    assert int.from_bytes(server.state().sk, "big") % 2 == 0  # the hardened KeyGen's even sk_i
+    server.p.check_proof(Statement("key", client_id=1), pk, proof, "pk")
+    assert not server.upload().has_error()
+    for j, (y, proof) in enumerate(zip(server.own_bases(), server.own_proofs())):
+        server.p.check_proof(Statement("g^r2", 1, j, r.aead_round(1, 1), (1, 2)), y, proof, "g^r2")
+    reply = server.respond()
+    assert not reply.has_error(), reply.error.reason if reply.has_error() else ""
+
+
+def test_a_hardened_client_refuses_a_server_without_the_hardening():
+    server = HandServer(HARDENED)  # the server does not run the hardening
+    assert refused(server.keys(), "malformed-input")
+
+
+@pytest.mark.parametrize("change, code", [
+    (lambda s: {"beta": r.element_bytes(1 + N, W)}, "degenerate-element"),         # E8: beta in <1 + n>
+    (lambda s: {"beta": r.element_bytes(N2 - s.beta, W)}, "proof-invalid"),        # -beta, with beta's proof
+    (lambda s: {"beta-proof": r.proof_bytes(s.other_proof, s.p.proof_bytes)}, "proof-invalid"),  # another proof
+    (lambda s: {"beta-proof": b"\x01"}, "malformed-input"),                        # a proof of the wrong length
+])
+def test_a_hardened_client_refuses_a_bad_server_key(change, code):
+    server = hardened_server()
+    assert refused(server.keys(**change(server)), code)
+
+
+def test_a_client_refuses_a_new_client_id_for_its_registered_key():
+    server = hardened_server()
+    server.keys()
+    assert refused(server.keys(client=2), "malformed-input")
+
+
+@pytest.mark.parametrize("params", [PARAMS, PARAMS_V2])
+@pytest.mark.parametrize("forge, code", [
+    ("pk_S times g^x", "aggregate-key-mismatch"),     # E5: a forged pk_S, the announced keys honest
+    ("pk_S degenerate", "degenerate-element"),        # E8
+    ("own key replaced", "aggregate-key-mismatch"),   # this client's key missing from S
+    ("rogue key", "proof-invalid"),                   # E9: pk_2 = g^x / pk_1, no proof of log_g
+    ("proof for another id", "proof-invalid"),        # pk_2's proof bound to client 3
+    ("no announced keys", "malformed-input"),
+    ("one proof short", "dimension-mismatch"),
+])
+def test_a_hardened_client_refuses_a_bad_aggregate_key_or_announcement(params, forge, code):
+    server = hardened_server(params)
+    server.keys()
+    p, pk, g_x = server.p, server.pk(), server.p.public(12345)
+    honest = p.aggregate_key([(1, pk), (2, server.other_pk)])
+    proofs = [server.key_proof(), server.other_proof]
+    wrong_id = p.prove(Statement("key", client_id=3), server.other_sk)[1]
+    rogue = g_x * pow(pk, -1, N2) % N2
+    uploads = {
+        "pk_S times g^x": dict(pk_s=honest * g_x % N2),
+        "pk_S degenerate": dict(pk_s=1 + N),
+        "own key replaced": dict(keys=[g_x, server.other_pk], pk_s=g_x * server.other_pk % N2),
+        "rogue key": dict(keys=[pk, rogue], pk_s=g_x),
+        "proof for another id": dict(key_proofs=[proofs[0], wrong_id]),
+        "no announced keys": dict(keys=[], key_proofs=[]),
+        "one proof short": dict(key_proofs=proofs[:1]),
+    }
+    kwargs = uploads[forge]
+    if forge == "no announced keys":
+        server.hardened = False  # build the message without the announcements; the client still is hardened
+        reply = server.upload()
+    else:
+        reply = server.upload(**kwargs)
+    assert refused(reply, code), reply.error.reason if reply.has_error() else "accepted"
+
+
+@pytest.mark.parametrize("params", [PARAMS, PARAMS_V2])
+@pytest.mark.parametrize("forge, code", [
+    ("R degenerate", "degenerate-element"),      # E8: R_0 = 1 + n, which would give sk_i away
+    ("R times g^y", "challenge-mismatch"),       # E4: R is not the product of the announced bases
+    ("junk announced", "proof-invalid"),         # E8/E9: (1 + n) g^y announced for client 2, no proof
+    ("replayed proofs", "proof-invalid"),        # client 2's proofs of another attempt
+    ("own basis replaced", "proof-invalid"),     # its place holds values it cannot have proven
+    ("no proofs", "malformed-input"),
+])
+def test_a_hardened_client_refuses_a_bad_challenge(params, forge, code):
+    server = hardened_server(params)
+    server.keys()
+    assert not server.upload().has_error()
+    own = server.own_bases()
+    theirs, their_proofs = server.other_bases()
+    product = [a * b % N2 for a, b in zip(own, theirs)]
+    old, old_proofs = server.other_bases(attempt=2)
+    junk = [(1 + N) * server.p.public(99) % N2 for _ in own]
+    cases = {
+        "R degenerate": dict(challenge=[1 + N] + product[1:], bases=own + theirs, base_proofs=server.own_proofs() + their_proofs),
+        "R times g^y": dict(challenge=[product[0] * server.p.public(3) % N2] + product[1:], bases=own + theirs,
+                            base_proofs=server.own_proofs() + their_proofs),
+        "junk announced": dict(challenge=[a * b % N2 for a, b in zip(own, junk)], bases=own + junk,
+                               base_proofs=server.own_proofs() + their_proofs),
+        "replayed proofs": dict(challenge=[a * b % N2 for a, b in zip(own, old)], bases=own + old,
+                                base_proofs=server.own_proofs() + old_proofs),
+        "own basis replaced": dict(challenge=[a * a % N2 for a in theirs], bases=theirs + theirs,
+                                  base_proofs=their_proofs + their_proofs),
+        "no proofs": dict(challenge=product, bases=own + theirs),
+    }
+    reply = server.respond(**cases[forge])
+    assert refused(reply, code), reply.error.reason if reply.has_error() else "accepted"

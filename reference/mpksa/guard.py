@@ -70,15 +70,18 @@ class MaskGuard:
     open that round's upload to whoever later reads the client's memory.
     """
 
-    def __init__(self, params: V2Params) -> None:
+    def __init__(self, params: V2Params, used: Iterable[bytes] = ()) -> None:
+        """`used`: digests that `admit` returned before, for a client that keeps its state elsewhere."""
         self._params = params
-        self._used: set[bytes] = set()
+        self._used: set[bytes] = set(used)
 
-    def admit(self, r: int) -> None:
-        """Record r as used, or raise `ExponentReusedError` if it was used before (the value is not named)."""
+    def admit(self, r: int) -> bytes:
+        """Record r as used and return its digest, or raise `ExponentReusedError` if it was used before
+        (the value is not named)."""
         r = check_mask_exponent(self._params, r, "r_i")
         digest = hashlib.sha256(i2osp(r, (self._params.mask_bits + 7) // 8)).digest()
         if digest in self._used:
             raise ExponentReusedError("this mask exponent r_i was used before; two uploads under one r_i reveal "
                                       "the difference of their segments, so draw a fresh one")
         self._used.add(digest)
+        return digest
