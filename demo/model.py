@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mpksa.errors import ParameterError
+
 
 class SmallCNN(nn.Module):
     """conv3x3(w) - ReLU - maxpool - conv3x3(2w) - ReLU - avgpool to 2x2 - linear.
@@ -28,9 +30,39 @@ class SmallCNN(nn.Module):
         return self.layers(x)
 
 
+def choose_device(name: str) -> torch.device:
+    """auto: CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("--device cuda: no CUDA device is available")
+    if name not in ("cpu", "cuda"):
+        raise ParameterError(f"--device {name!r}: use auto, cpu or cuda")
+    return torch.device(name)
+
+
 def get_vector(model: nn.Module) -> np.ndarray:
     """All parameters as one float64 vector (the global model W, or a local one)."""
     return torch.nn.utils.parameters_to_vector(model.parameters()).detach().cpu().double().numpy()
+
+
+def get_arrays(model: nn.Module) -> list[np.ndarray]:
+    """The parameters as float32 arrays, one per tensor: the model as Flower carries it."""
+    return [p.detach().cpu().numpy().astype(np.float32) for p in model.parameters()]
+
+
+def vector_of(arrays: list[np.ndarray]) -> np.ndarray:
+    """Flower's arrays as one float64 vector (get_vector's layout)."""
+    return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+
+
+def arrays_of(vector: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    """A float64 vector back into float32 arrays shaped like `like`."""
+    out, start = [], 0
+    for a in like:
+        out.append(vector[start:start + a.size].reshape(a.shape).astype(np.float32))
+        start += a.size
+    return out
 
 
 def set_vector(model: nn.Module, vector: np.ndarray) -> None:

@@ -1,8 +1,13 @@
 """What a demo run leaves behind: results.json, a summary table and PNG plots (our Fig. 2 to 4).
 
-- accuracy.png: test accuracy per round, one line per mode (the paper's Fig. 2).
-- time.png: seconds per round, stacked by phase, one panel per mode (Fig. 3).
-- bytes.png: bytes per round (up + down), stacked by phase, one panel per mode (Fig. 4).
+- accuracy.png: test accuracy per round, one line per mode (the paper's Fig. 2);
+- time.png: seconds per round, one line per mode (Fig. 3);
+- bytes.png: bytes per client and round, sent and received, one bar pair per mode (Fig. 4).
+
+Every plot names the data set, the clients and the parameter sets in its title, ticks rounds at
+integers, and keeps its legend outside the axes. Modes differ in colour, marker and line style,
+and plaintext is drawn first, wide and pale, so it stays visible where another mode coincides
+with it (v1 and v2 train like plaintext FedAvg).
 """
 
 from __future__ import annotations
@@ -13,66 +18,87 @@ from typing import Any
 
 import numpy as np
 
-_COLORS = {"plaintext": "tab:blue", "v1": "tab:green", "paper": "tab:red"}
-# One color per phase in every panel, so the modes compare at a glance.
-_PHASE_COLORS = {"broadcast": "tab:gray", "train": "tab:olive", "upload": "tab:blue", "encrypt": "tab:blue",
-                 "challenge": "tab:purple", "respond": "tab:orange", "aggregate": "tab:green",
-                 "decrypt": "tab:green", "secure round": "tab:red"}
+from mpksa.errors import ParameterError
+
+STYLE = {  # colour, marker, line style, line width, alpha
+    "plaintext": ("tab:blue", "o", "-", 5.0, 0.35),
+    "v1": ("tab:green", "^", "--", 1.6, 1.0),
+    "v2": ("tab:orange", "s", ":", 1.8, 1.0),
+    "secagg+": ("tab:purple", "D", "-.", 1.4, 1.0),
+    "paper": ("tab:red", "x", "-", 1.2, 1.0),
+}
 
 
 def summarize(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per mode: final and best accuracy, mean seconds and bytes per round, round notes counted."""
+    """Per mode: final and best accuracy, mean seconds per round, mean bytes per client and round."""
     summary = {}
     for mode, history in results["modes"].items():
         rounds = history["rounds"]
         accuracy = [r["accuracy"] for r in rounds]
-        seconds = [sum(r["seconds"].values()) for r in rounds]
-        crypto = [sum(v for k, v in r["seconds"].items() if k != "train") for r in rounds]
-        up = [sum(r["bytes_up"].values()) for r in rounds]
-        down = [sum(r["bytes_down"].values()) for r in rounds]
         summary[mode] = {
             "final_accuracy": accuracy[-1] if accuracy else None,
             "best_accuracy": max(accuracy) if accuracy else None,
-            "mean_seconds_per_round": float(np.mean(seconds)) if seconds else 0.0,
-            "mean_aggregation_seconds_per_round": float(np.mean(crypto)) if crypto else 0.0,
-            "mean_bytes_up_per_round": float(np.mean(up)) if up else 0.0,
-            "mean_bytes_down_per_round": float(np.mean(down)) if down else 0.0,
+            "mean_seconds_per_round": float(np.mean([r["seconds"] for r in rounds])) if rounds else 0.0,
+            "mean_bytes_up_per_client": float(np.mean([r["bytes_up"] for r in rounds])) if rounds else 0.0,
+            "mean_bytes_down_per_client": float(np.mean([r["bytes_down"] for r in rounds])) if rounds else 0.0,
+            "rounds": len(rounds),
             "skipped_rounds": sum(1 for r in rounds if r["notes"].get("skipped")),
             "exact_rounds": sum(1 for r in rounds if r["notes"].get("exact")),
             "correct_decryptions": sum(1 for r in rounds if r["notes"].get("decrypted_sum_correct")),
             "clipped_coordinates": sum(r["notes"].get("clipped_coordinates", 0) for r in rounds),
+            "runtime": history.get("runtime", ""),
         }
     return summary
 
 
+def prepare_out(out: Path) -> Path:
+    """The output folder: created if missing, its parent never (a typo must not build a tree)."""
+    if out.is_dir():
+        return out
+    if out.exists():
+        raise ParameterError(f"--out {out}: exists and is not a folder")
+    if not out.parent.is_dir():
+        raise ParameterError(f"--out {out}: its parent folder {out.parent} does not exist; create it first")
+    out.mkdir()
+    return out
+
+
 def write_results(results: dict[str, Any], out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
+    path = prepare_out(out) / "results.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=True))
     return path
 
 
-def _phases(rounds: list[dict[str, Any]], key: str) -> list[str]:
-    names: list[str] = []
-    for r in rounds:
-        for name in r[key]:
-            if name not in names:
-                names.append(name)
-    return names
+def human_bytes(x: float) -> str:
+    """Decimal units: 950 B, 12.3 kB, 4.56 MB, 1.2 GB."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(x) >= size:
+            value = x / size
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    return f"{x:.0f} B"
 
 
-def _stacked(ax: Any, rounds: list[dict[str, Any]], keys: tuple[str, ...], title: str, ylabel: str) -> None:
-    x = np.array([r["round"] for r in rounds])
-    bottom = np.zeros(len(rounds))
-    names = [n for key in keys for n in _phases(rounds, key)]
-    for name in dict.fromkeys(names):
-        heights = np.array([sum(r[key].get(name, 0) for key in keys) for r in rounds], dtype=float)
-        ax.bar(x, heights, bottom=bottom, label=name, color=_PHASE_COLORS.get(name))
-        bottom += heights
-    ax.set_title(title)
-    ax.set_xlabel("round")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize="small")
+def title(results: dict[str, Any], what: str) -> str:
+    sets = ", ".join(f"{mode}: {name}" for mode, name in results.get("parameter_sets", {}).items())
+    head = f"{what}: {results['dataset']['name']}, {results['config']['clients']} clients"
+    return f"{head}\n{sets}" if sets else head
+
+
+def _label(results: dict[str, Any], mode: str, sep: str = " ") -> str:
+    return f"{mode}{sep}({results['modes'][mode].get('runtime', '')})" if mode == "paper" else mode
+
+
+def log_axis(ax: Any, values: list[float], show: Any) -> None:
+    """A log-scale y axis labelled by `show`: ticks at 1, 2, 5 per decade over at most two decades,
+    at each decade beyond."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    positive = [v for v in values if v > 0] or [1.0]
+    decades = np.log10(max(positive)) - np.log10(min(positive))
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: show(v)))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
@@ -80,35 +106,73 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     modes = results["modes"]
+    order = sorted(modes, key=lambda m: m != "plaintext")  # plaintext first, under the others
     paths = []
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for mode, history in modes.items():
-        rounds = [0] + [r["round"] for r in history["rounds"]]
-        accuracy = [results["initial"]["accuracy"]] + [r["accuracy"] for r in history["rounds"]]
-        ax.plot(rounds, [100 * a for a in accuracy], marker="o", label=mode, color=_COLORS.get(mode))
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        paths.append(out / name)
+        fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
+        plt.close(fig)
+
+    def line(ax: Any, mode: str, x: list[int], y: list[float]) -> None:
+        color, marker, style, width, alpha = STYLE.get(mode, ("black", ".", "-", 1.0, 1.0))
+        big = mode == "plaintext"
+        ax.plot(x, y, label=_label(results, mode), color=color, marker=marker, linestyle=style, linewidth=width,
+                alpha=alpha, markersize=11 if big else 5, markerfacecolor="none" if big else color, zorder=1 if big else 2)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for mode in order:
+        rounds = modes[mode]["rounds"]
+        line(ax, mode, [0] + [r["round"] for r in rounds],
+             [100 * results["initial"]["accuracy"]] + [100 * r["accuracy"] for r in rounds])
     ax.set_xlabel("round")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"FedAvg on {results['dataset']['name']}, {results['config']['clients']} clients")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title(results, "FedAvg test accuracy"), fontsize="medium")
     ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    paths.append(out / "accuracy.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    save(fig, "accuracy.png")
 
-    for filename, keys, ylabel in (("time.png", ("seconds",), "seconds"),
-                                   ("bytes.png", ("bytes_up", "bytes_down"), "bytes (up + down)")):
-        fig, axes = plt.subplots(1, len(modes), figsize=(5 * len(modes), 4), squeeze=False, sharey=True)
-        for ax, (mode, history) in zip(axes[0], modes.items()):
-            _stacked(ax, history["rounds"], keys, mode, ylabel)
-        fig.tight_layout()
-        paths.append(out / filename)
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for mode in order:
+        rounds = modes[mode]["rounds"]
+        line(ax, mode, [r["round"] for r in rounds], [r["seconds"] for r in rounds])
+    log_axis(ax, [r["seconds"] for m in order for r in modes[m]["rounds"]], lambda v: f"{v:g} s")
+    ax.set_xlabel("round")
+    ax.set_ylabel("seconds per round (log scale)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title(results, "Time per round"), fontsize="medium")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    save(fig, "time.png")
+
+    summary = summarize(results)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = np.arange(len(order))
+    legend = []
+    for offset, key, hatch, name in ((-0.2, "mean_bytes_up_per_client", "", "sent (client to server)"),
+                                     (0.2, "mean_bytes_down_per_client", "//", "received (server to client)")):
+        heights = [summary[m][key] for m in order]
+        bars = ax.bar(x + offset, heights, width=0.4, color=[STYLE.get(m, ("gray",))[0] for m in order],
+                      edgecolor="black", hatch=hatch)
+        legend.append(Patch(facecolor="white", edgecolor="black", hatch=hatch, label=name))
+        for bar, h in zip(bars, heights):
+            ax.annotate(human_bytes(h), (bar.get_x() + bar.get_width() / 2, h), ha="center", va="bottom",
+                        fontsize="x-small", xytext=(0, 2), textcoords="offset points")
+    log_axis(ax, [summary[m][k] for m in order for k in ("mean_bytes_up_per_client", "mean_bytes_down_per_client")],
+             human_bytes)
+    ax.set_xticks(x, [_label(results, m, "\n") for m in order], fontsize="small")
+    ax.set_ylabel("bytes per client and round (log scale)")
+    ax.set_title(title(results, "Bytes per client and round"), fontsize="medium")
+    ax.grid(alpha=0.3, axis="y", which="both")
+    ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    save(fig, "bytes.png")
     return paths
 
 
@@ -118,23 +182,22 @@ def summary_table(results: dict[str, Any]) -> Any:
 
     table = Table(title=f"{results['dataset']['name']}: {results['model']['parameters']} parameters, "
                         f"{results['config']['clients']} clients, {results['config']['rounds']} rounds")
-    for column in ("mode", "final", "best", "s/rnd", "agg. s/rnd", "kB up/rnd", "kB down/rnd", "notes"):
-        table.add_column(column, justify="left" if column in ("mode", "notes") else "right")
-    rounds = results["config"]["rounds"]
+    for column in ("mode", "set", "final", "best", "s/round", "up/client", "down/client", "notes"):
+        table.add_column(column, justify="left" if column in ("mode", "set", "notes") else "right")
+    sets = results.get("parameter_sets", {})
     for mode, s in summarize(results).items():
         notes = []
-        if mode == "v1":
-            notes.append(f"exact sum {s['exact_rounds']}/{rounds}")
+        if mode in ("v1", "v2"):
+            notes.append(f"exact sum {s['exact_rounds']}/{s['rounds']}")
         if mode == "paper":
-            notes.append(f"E1: correct sum {s['correct_decryptions']}/{rounds}")
+            notes.append(f"E1: correct sum {s['correct_decryptions']}/{s['rounds']}; {s['runtime']}")
             if s["clipped_coordinates"]:
                 notes.append(f"{s['clipped_coordinates']} clipped")
         if s["skipped_rounds"]:
             notes.append(f"{s['skipped_rounds']} skipped")
-        table.add_row(mode, _percent(s["final_accuracy"]), _percent(s["best_accuracy"]),
-                      f"{s['mean_seconds_per_round']:.2f}", f"{s['mean_aggregation_seconds_per_round']:.2f}",
-                      f"{s['mean_bytes_up_per_round'] / 1000:,.0f}", f"{s['mean_bytes_down_per_round'] / 1000:,.0f}",
-                      "; ".join(notes))
+        table.add_row(mode, sets.get(mode, "-"), _percent(s["final_accuracy"]), _percent(s["best_accuracy"]),
+                      f"{s['mean_seconds_per_round']:.2f}", human_bytes(s["mean_bytes_up_per_client"]),
+                      human_bytes(s["mean_bytes_down_per_client"]), "; ".join(notes))
     return table
 
 

@@ -23,7 +23,7 @@ sent back as an error reply whose reason starts with the error's code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from logging import INFO, WARNING
+from logging import DEBUG, WARNING
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Error, Message, RecordDict
@@ -184,7 +184,7 @@ class MpksaMod:
             state.sk = sk.to_bytes((sk.bit_length() + 7) // 8, "big")
             state.pk = r.element_bytes(profile.public(sk), width)
             state.key_proof = b""
-            log(INFO, "MPKSA: new key pair for %s/%s", profile.name, profile.params_name)
+            log(DEBUG, "MPKSA: new key pair for %s/%s", profile.name, profile.params_name)
         reply = r.header(r.KEYS, profile.name, profile.params_name, server_round, attempt) | {"pk": state.pk}
         if hardened:
             if not state.key_proof:  # KeyGen's registration, bound to the client id (spec 5.14)

@@ -1,7 +1,8 @@
 """The federated-learning demo: secure training matches FedAvg, sums are exact, loaders read real formats.
 
-Sized for CI on one core: digits, 4 clients, a narrow CNN, v1-test-512 where exactness (not the
-modulus) is the point, and one round on v1-rsa2048-short.
+Sized for CI: digits, a narrow CNN, the insecure test moduli where exactness (not the modulus) is
+the point. The detailed checks run the demo's Flower nodes in this process (`engine="local"`); one
+run of `mpksa demo` as a user types it goes through Flower's simulation engine (Ray).
 """
 
 from __future__ import annotations
@@ -16,91 +17,108 @@ import pytest
 
 pytest.importorskip("torch")
 
+from fixtures import fast_v2_standin
+from fixtures.flower_harness import PARAMS, PARAMS_V2  # the Flower environment, and v2 until FastV2 is merged
+
 from mpksa.cli import main as mpksa_main
 from mpksa.demo import data as datasets
-from mpksa.demo import fedavg
-from mpksa.demo.aggregators import RoundLog, V1Aggregator
-from mpksa.encoding import Encoding
+from mpksa.demo import fedavg, report
+from mpksa.demo.config import DemoConfig
 from mpksa.errors import MalformedInputError, ParameterError
+from mpksa.params import parameter_set
 
-CI = dict(dataset="digits", clients=4, epochs=2, width=6, batch_size=16, workers=1, threads=1, seed=3)
-
-
-def expected_weighted_sums(updates: dict[int, np.ndarray], weights: dict[int, int], frac_bits: int,
-                           clip: float) -> list[int]:
-    """sum_i w_i * round_half_even(clip(x) * 2^f), with Python integers, coordinate by coordinate."""
-    dim = len(next(iter(updates.values())))
-    return [sum(weights[i] * round(max(-clip, min(clip, float(u[t]))) * 2**frac_bits) for i, u in updates.items())
-            for t in range(dim)]
-
-
-@pytest.mark.parametrize("params_name", ["v1-test-512", "v1-rsa2048-short"])
-def test_decrypted_aggregate_equals_quantized_plaintext_sum(params_name: str) -> None:
-    rng = np.random.default_rng(8)
-    weights = {0: 17, 1: 3, 2: 40}
-    dim = 700 if params_name == "v1-test-512" else 300
-    encoding = Encoding(frac_bits=20, clip=1.0, weight_max=40, max_clients=3)
-    aggregator = V1Aggregator(params_name, weights, encoding, dim, workers=1)
-    # Includes values beyond the clip and exact halves of the quantization step.
-    updates = {i: rng.normal(0, 0.6, dim) for i in weights}
-    updates[1][:4] = [1.7, -3.0, 0.5 / 2**20, -1.5 / 2**20]
-    aggregator.broadcast(1, b"model bytes", list(weights), RoundLog())
-    average = aggregator.aggregate(1, updates, RoundLog())
-    weighted, weight_sum = aggregator.last_sums
-    expected = expected_weighted_sums(updates, weights, 20, 1.0)
-    assert weighted.tolist() == expected
-    assert weight_sum == 60
-    assert np.allclose(average, np.array(expected, dtype=float) / 60 / 2**20, rtol=0, atol=1e-15)
+CI = dict(dataset="digits", epochs=2, width=6, batch_size=16, workers=1, threads=1, seed=3,
+          params=PARAMS, v2_params=PARAMS_V2)
 
 
 @pytest.fixture(scope="module")
-def plain_and_v1() -> dict:
-    config = fedavg.DemoConfig(**CI, rounds=3, params="v1-test-512", modes=("plaintext", "v1"))
+def local_run() -> dict:
+    config = DemoConfig(**CI, clients=4, rounds=3, engine="local")
     return fedavg.run(config)
 
 
-def test_v1_training_accuracy_within_half_a_point_of_fedavg(plain_and_v1: dict) -> None:
-    plain = plain_and_v1["modes"]["plaintext"]["rounds"]
-    secure = plain_and_v1["modes"]["v1"]["rounds"]
-    assert len(plain) == len(secure) == 3
+def test_v1_and_v2_decrypt_the_exact_sums_and_train_like_fedavg(local_run: dict) -> None:
+    modes = local_run["modes"]
+    assert list(modes) == ["plaintext", "v1", "v2", "paper", "secagg+"]
+    plain = modes["plaintext"]["rounds"]
     # The models learned something (so equal accuracies are not two untrained models).
-    assert plain[-1]["accuracy"] > plain_and_v1["initial"]["accuracy"] + 0.2
-    assert abs(100 * plain[-1]["accuracy"] - 100 * secure[-1]["accuracy"]) <= 0.5
-    assert all(r["notes"]["exact"] for r in secure)
+    assert plain[-1]["accuracy"] > local_run["initial"]["accuracy"] + 0.2
+    for mode in ("v1", "v2"):
+        rounds = modes[mode]["rounds"]
+        assert [r["notes"]["exact"] for r in rounds] == [True] * 3, mode
+        assert [r["notes"]["new_keys"] for r in rounds] == [4, 0, 0]  # each client kept its key pair
+        assert abs(100 * plain[-1]["accuracy"] - 100 * rounds[-1]["accuracy"]) <= 0.5, mode
+    assert abs(100 * plain[-1]["accuracy"] - 100 * modes["secagg+"]["rounds"][-1]["accuracy"]) <= 1.0
+    # Finding E1: the printed equations never decrypt to the sum.
+    assert not any(r["notes"]["decrypted_sum_correct"] for r in modes["paper"]["rounds"])
 
 
-def test_round_logs_count_protocol_messages(plain_and_v1: dict) -> None:
-    """Bytes per phase follow from u segments of 3 elements up, u down and u up, elements of |n^2|/8 bytes."""
-    r = plain_and_v1["modes"]["v1"]["rounds"][0]
-    u, clients, element = plain_and_v1["segments_per_client"], 4, 128  # v1-test-512: n^2 has 1024 bits
-    assert r["bytes_up"] == {"encrypt": 3 * u * element * clients, "respond": u * element * clients}
-    assert r["bytes_down"]["challenge"] == u * element * clients
-    model_bytes = 4 * plain_and_v1["model"]["parameters"]
-    assert r["bytes_down"]["broadcast"] == clients * (element + 12 + model_bytes + 16)
-    assert set(r["seconds"]) == {"broadcast", "train", "encrypt", "challenge", "respond", "decrypt"}
+def test_bytes_per_client_are_the_protocol_messages(local_run: dict) -> None:
+    """Per client and round, v1 sends pk_i, 3 elements per segment and 1 response per segment; v2
+    the carrier's 3 elements, 1 per segment and 1 response; elements of |n^2|/8 bytes, plus framing."""
+    element = (parameter_set(PARAMS).n2.bit_length() + 7) // 8
+    for mode, elements in (("v1", lambda u: 1 + 4 * u), ("v2", lambda u: 1 + 3 + u + 1)):
+        u = local_run["segments_per_client"][mode]
+        for r in local_run["modes"][mode]["rounds"]:
+            assert elements(u) * element < r["bytes_up"] < elements(u) * element + 3000, mode
+    summary = report.summarize(local_run)
+    up = {mode: s["mean_bytes_up_per_client"] for mode, s in summary.items()}
+    assert up["plaintext"] < up["v2"] < up["v1"]
+    assert all(s["mean_seconds_per_round"] > 0 for s in summary.values())
 
 
-def test_two_round_cli_run_writes_everything(tmp_path: Path) -> None:
+def test_every_mode_has_the_same_online_sets_and_rounds(local_run: dict) -> None:
+    onlines = {mode: [r["online"] for r in history["rounds"]] for mode, history in local_run["modes"].items()}
+    assert len({json.dumps(o) for o in onlines.values()}) == 1
+    assert all([r["round"] for r in h["rounds"]] == [1, 2, 3] for h in local_run["modes"].values())
+
+
+def test_demo_on_the_simulation_engine_writes_everything(tmp_path: Path) -> None:
+    """`mpksa demo` as typed, on Ray: ten clients, two rounds, one of them dropping out of round 2; the
+    MPKSA modes decrypt exactly the sums of the updates the clients trained (the issue's simulation
+    test: the nodes run in Ray's worker processes, each keeping its key pair in its context)."""
     out = tmp_path / "demo"
-    code = mpksa_main(["demo", "--rounds", "2", "--clients", "4", "--epochs", "1", "--width", "4",
-                       "--params", "v1-test-512", "--paper-params", "paper-512", "--workers", "1",
-                       "--split", "dirichlet", "--alpha", "1.0", "--dropout-rate", "0.2", "--seed", "5",
+    code = mpksa_main(["demo", "--rounds", "2", "--clients", "10", "--epochs", "1", "--width", "4",
+                       "--params", PARAMS, "--v2-params", PARAMS_V2, "--workers", "1", "--modes", DEMO_MODES,
+                       "--split", "dirichlet", "--alpha", "1.0", "--dropout-rate", "0.05", "--seed", "3",
                        "--out", str(out), "--quiet"])
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     for name in ("accuracy.png", "time.png", "bytes.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert set(results["modes"]) == {"plaintext", "v1", "paper"}
-    for mode in results["modes"].values():
-        assert [r["round"] for r in mode["rounds"]] == [1, 2]
+    assert results["config"]["modes"] == DEMO_MODES.split(",") and set(results["modes"]) == set(DEMO_MODES.split(","))
     onlines = [r["online"] for r in results["modes"]["v1"]["rounds"]]
-    assert onlines == [r["online"] for r in results["modes"]["paper"]["rounds"]]  # same S in every mode
-    ran = [r for r in results["modes"]["v1"]["rounds"] if not r["notes"].get("skipped")]
-    assert all(r["notes"]["exact"] for r in ran)
-    # Finding E1: the printed equations never decrypt to the sum.
-    paper = [r for r in results["modes"]["paper"]["rounds"] if "decrypted_sum_correct" in r["notes"]]
-    assert paper and not any(r["notes"]["decrypted_sum_correct"] for r in paper)
+    assert onlines == [list(range(10)), [i for i in range(10) if i != 4]]  # seed 3 drops client 4 in round 2
+    for mode in set(DEMO_MODES.split(",")) & {"v1", "v2"}:
+        rounds = results["modes"][mode]["rounds"]
+        assert [r["notes"]["exact"] for r in rounds] == [True, True]
+        assert [r["notes"]["clients"] for r in rounds] == [10, 9]
+        assert [r["notes"]["new_keys"] for r in rounds] == [10, 0]  # the nine of round 2 kept their keys
+    assert results["summary"]["paper"]["correct_decryptions"] == 0
+    assert all(results["summary"][m]["skipped_rounds"] == 0 for m in ("plaintext", "secagg+"))
     assert sum(results["dataset"]["client_sizes"]) == results["dataset"]["train"]
+    assert results["seconds"]["total"] > 0
+
+
+# Profile v2 runs on Ray once the fast implementation's FastV2 is merged (the stand-in is in-process only).
+DEMO_MODES = "plaintext,v1,v2,paper,secagg+" if fast_v2_standin.merged() else "plaintext,v1,paper,secagg+"
+
+
+def test_out_creates_only_its_last_folder_and_refuses_a_missing_parent(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    code = mpksa_main(["demo", "--out", str(missing), "--quiet"])  # refused before any training
+    assert code == 2 and not (tmp_path / "no").exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mpksa: error [invalid-parameters]: --out") and "does not exist" in err[0]
+    assert report.prepare_out(tmp_path / "new") == tmp_path / "new" and (tmp_path / "new").is_dir()
+    assert report.prepare_out(tmp_path / "new") == tmp_path / "new"  # an existing folder is fine
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ParameterError):
+        report.prepare_out(tmp_path / "file")
+
+
+def test_bytes_read_in_decimal_units() -> None:
+    assert [report.human_bytes(x) for x in (950, 12_345, 4_560_000, 1.2e9)] == ["950 B", "12.3 kB", "4.56 MB", "1.2 GB"]
 
 
 def test_dropouts_leave_clients_out_before_s_is_fixed() -> None:
@@ -113,9 +131,11 @@ def test_dropouts_leave_clients_out_before_s_is_fixed() -> None:
 
 def test_bad_settings_are_typed_errors() -> None:
     with pytest.raises(ParameterError):
-        fedavg.DemoConfig(modes=("plaintext", "nope")).check()
+        DemoConfig(modes=("plaintext", "nope")).check()
     with pytest.raises(ParameterError):
-        fedavg.DemoConfig(dropout_rate=1.0).check()
+        DemoConfig(dropout_rate=1.0).check()
+    with pytest.raises(ParameterError):
+        DemoConfig(engine="spark").check()
     with pytest.raises(ParameterError):
         datasets.load("mnist", None, 0)
     with pytest.raises(ParameterError):

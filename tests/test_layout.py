@@ -9,6 +9,7 @@ Every top-level folder is one package; its modules may import only the layers be
     fast         the fast implementation: the contract only, plus the client checks of pk_S and R
     vectors      generator and checker of the test vectors
     conformance  the runner
+    flower       the Flower integration: the fast implementation behind Flower's mod and workflow
     demo, spec   consumers
     cli          the command line, above everything; nothing imports it
 
@@ -27,7 +28,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"reference/mpksa": "mpksa", "fast": "mpksa.fast", "cli": "mpksa.cli", "spec": "mpksa.spec",
-           "vectors": "mpksa.vectors", "conformance": "mpksa.conformance", "demo": "mpksa.demo"}
+           "vectors": "mpksa.vectors", "conformance": "mpksa.conformance", "flower": "mpksa.flower",
+           "demo": "mpksa.demo"}
 CORE = {"mpksa.errors", "mpksa.params", "mpksa.encoding", "mpksa.messages", "mpksa.randomness", "mpksa.validate"}
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -37,7 +39,8 @@ ALLOWED: dict[str, set[str]] = {
     "fast": {"core", "wire", "reference"},  # reference: the two client checks only, see below
     "vectors": {"core", "wire", "reference", "findings"},
     "conformance": {"core", "wire", "vectors"},
-    "demo": {"core", "wire", "reference", "fast"},
+    "flower": {"core", "wire", "reference", "fast"},
+    "demo": {"core", "wire", "reference", "fast", "flower"},
     "spec": {"core"},
     "cli": {"core", "reference", "spec", "vectors", "conformance", "demo"},
 }
@@ -50,7 +53,8 @@ EXCEPTIONS = {("mpksa.conformance.reference_server", "mpksa.ops")}
 def layer(module: str) -> str:
     for prefix, name in (("mpksa.wire", "wire"), ("mpksa.findings", "findings"), ("mpksa.fast", "fast"),
                          ("mpksa.vectors", "vectors"), ("mpksa.conformance", "conformance"),
-                         ("mpksa.demo", "demo"), ("mpksa.spec", "spec"), ("mpksa.cli", "cli")):
+                         ("mpksa.flower", "flower"), ("mpksa.demo", "demo"), ("mpksa.spec", "spec"),
+                         ("mpksa.cli", "cli")):
         if module == prefix or module.startswith(prefix + "."):
             return name
     return "core" if module in CORE else "reference"
