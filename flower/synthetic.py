@@ -3,17 +3,22 @@
 Node `node_id` in round `r`, attempt `a` returns the model it received plus `update(node_id, r, a,
 dim)` (uniform in [-scale, scale], seeded by node, round and attempt, so a re-run brings a fresh
 update) with weight `weight(node_id)`. With `fresh=False` the attempt is ignored: the same update
-again, which the re-run guard (E7) refuses for another S. A test recomputes the exact plaintext sum
-of the quantized, weighted updates from these functions alone.
+again, which the re-run guard (E7) refuses for another S. `expected_sums` recomputes the exact
+plaintext sum of the quantized, weighted updates from these functions alone, quantizing with the
+reference (`mpksa.encoding.quantize`), not with the fast implementation the mod uses.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from flwr.app import Context
 from flwr.client import NumPyClient
 from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import Mod
+
+from mpksa.encoding import Encoding, quantize
 
 
 def update(node_id: int, server_round: int, attempt: int, dim: int, scale: float = 0.5) -> np.ndarray:
@@ -53,3 +58,23 @@ def client_app(mods: list[Mod] | None = None, scale: float = 0.5, fresh: bool = 
         return SyntheticClient(context.node_id, scale, fresh).to_client()
 
     return ClientApp(client_fn=client_fn, mods=mods or [])
+
+
+def expected_sums(start: Sequence[np.ndarray], nodes: Iterable[int], server_round: int, attempt: int,
+                  settings: Encoding, fresh: bool = True) -> tuple[list[int], int]:
+    """What the server must decrypt when `nodes` answer attempt `attempt` of round `server_round`
+    from the model `start`: sum over them of |D_i| * q_i per coordinate, and the sum of |D_i|."""
+    dim = sum(a.size for a in start)
+    received = np.concatenate([a.astype(np.float64).ravel() for a in start])
+    totals, weight_sum = [0] * dim, 0
+    for node in nodes:
+        step = update(node, server_round, attempt if fresh else 1, dim)
+        trained, at = [], 0
+        for a in start:  # what the synthetic client returns: received + step, in the array's dtype
+            trained.append((a + step[at:at + a.size].reshape(a.shape).astype(a.dtype)).astype(np.float64).ravel())
+            at += a.size
+        q = quantize((np.concatenate(trained) - received).tolist(), settings)
+        w = weight(node)
+        totals = [t + w * x for t, x in zip(totals, q)]
+        weight_sum += w
+    return totals, weight_sum

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QUICK_COMMANDS = ("python benchmarks/peers.py --quick", "python benchmarks/scaling.py --quick",
-                  "python benchmarks/bench_aggregation.py --quick")
+                  "python benchmarks/bench_aggregation.py --quick", "python benchmarks/bench_flower.py --quick")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLIENTS, FRAC_BITS, QUICK_D = 10, 16, 300
 # Peers whose library may be absent (the `bench` extra): then they must be reported skipped.
@@ -42,13 +42,13 @@ def run_commands(commands: list[list[str]], env: dict[str, str] | None = None) -
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Runs the three quick commands (as shown in the READMEs) with --out in a temporary folder."""
+    """Runs the quick commands (as shown in the READMEs) with --out in a temporary folder."""
     out = tmp_path_factory.mktemp("bench")
     commands = [[sys.executable, *c.split()[1:], "--out", str(out)] for c in QUICK_COMMANDS]
     for proc in run_commands(commands):
         assert proc.returncode == 0, f"{proc.args}: {proc.stderr[-3000:]}"
     return {"peers": out / "peers-quick.json", "scaling": out / "scaling-quick.json",
-            "aggregation": out / "bench_aggregation-quick.json", "folder": out}
+            "aggregation": out / "bench_aggregation-quick.json", "flower": out / "bench_flower-quick.json", "folder": out}
 
 
 def test_readmes_show_only_commands_the_tests_run() -> None:
@@ -182,6 +182,22 @@ def test_aggregation_benchmark_reports_cpu_ratios(quick: dict[str, Path]) -> Non
     assert row["fast_exact"] is True and row["reference_same_ciphertext"] is True
     assert set(row["fast_cpu_over_bound"]) == set(row["fast_cpu_over_method_bound"]) >= {"client", "server"}
     assert "fast_over_bound" not in row  # no wall-clock-over-CPU ratio
+
+
+def test_flower_benchmark_runs_three_methods_in_one_simulation(quick: dict[str, Path]) -> None:
+    result = json.loads(quick["flower"].read_text())
+    assert result["mode"] == "quick" and result["job"]["engine"] == "simulation"
+    mpksa = result["job"]["mpksa_profile"]
+    assert list(result["methods"]) == ["plaintext", mpksa, "secagg+"]
+    for row in result["methods"].values():
+        assert len(row["seconds_per_round"]) == 1 and row["model_moved"] == [True]
+        assert row["peak_pss_tree_bytes"] > 0 and row["peak_rss_tree_bytes"] >= row["peak_pss_tree_bytes"]
+    (round_1,) = result["methods"][mpksa]["mpksa_rounds"]
+    assert round_1["outcome"] == "aggregated" and round_1["exact"] is True and round_1["clients"] == 4
+    # Ray's daemons and workers are in the tree: far more than this process alone.
+    assert result["memory"]["samples"] > 1 and result["memory"]["peak_rss_tree_bytes"] > 200e6
+    assert set(result["ratios"]) == {f"{mpksa}_over_{peer}_{what}" for peer in ("plaintext", "secagg+")
+                                     for what in ("seconds", "bytes_up")}
 
 
 def test_a_peer_that_does_not_import_is_reported_skipped(tmp_path: Path) -> None:
