@@ -238,7 +238,7 @@ class MpksaWorkflow:
             sums = self.profile.decrypt(self._alpha, [uploads[n] for n in online], [responses[n] for n in online])
             attempt.weighted_sums, attempt.weight_sum = self.profile.unpack(sums, self.enc, len(online), dim)
         except MpksaError as error:
-            # Without proofs (issue 10) a forged response cannot be traced to its sender.
+            # A forged response cannot be traced to its sender: no proof covers the responses.
             log(WARNING, "MPKSA round %s attempt %s aborted: decryption failed: %s: %s",
                 server_round, attempt.number, error.code, error)
             return {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ pytest.importorskip("torch")
 
 from fixtures import fast_v2_standin
 from fixtures.flower_harness import PARAMS, PARAMS_V2  # the Flower environment, and v2 until FastV2 is merged
+from fixtures.flower_processes import readme_blocks
 
 from mpksa.cli import main as mpksa_main
 from mpksa.demo import data as datasets
@@ -27,6 +29,7 @@ from mpksa.demo.config import DemoConfig
 from mpksa.errors import MalformedInputError, ParameterError
 from mpksa.params import parameter_set
 
+ROOT = Path(__file__).resolve().parents[1]
 CI = dict(dataset="digits", epochs=2, width=6, batch_size=16, workers=1, threads=1, seed=3,
           params=PARAMS, v2_params=PARAMS_V2)
 
@@ -74,14 +77,15 @@ def test_every_mode_has_the_same_online_sets_and_rounds(local_run: dict) -> None
 
 
 def test_demo_on_the_simulation_engine_writes_everything(tmp_path: Path) -> None:
-    """`mpksa demo` as typed, on Ray: ten clients, two rounds, one of them dropping out of round 2; the
-    MPKSA modes decrypt exactly the sums of the updates the clients trained (the issue's simulation
-    test: the nodes run in Ray's worker processes, each keeping its key pair in its context)."""
+    """flower/README.md's `mpksa demo` as it stands, on Ray: ten clients, two rounds, one of them
+    dropping out of round 2; the MPKSA modes decrypt exactly the sums of the updates the clients
+    trained (the issue's simulation test: the nodes run in Ray's worker processes, each keeping its
+    key pair in its context)."""
+    (line,) = readme_blocks(ROOT / "flower" / "README.md")["demo"]
+    argv = shlex.split(line)
+    assert argv[:2] == ["mpksa", "demo"] and argv[-2] == "--out"
     out = tmp_path / "demo"
-    code = mpksa_main(["demo", "--rounds", "2", "--clients", "10", "--epochs", "1", "--width", "4",
-                       "--params", PARAMS, "--v2-params", PARAMS_V2, "--workers", "1", "--modes", DEMO_MODES,
-                       "--split", "dirichlet", "--alpha", "1.0", "--dropout-rate", "0.05", "--seed", "3",
-                       "--out", str(out), "--quiet"])
+    code = mpksa_main(argv[1:-1] + [str(out), "--quiet", "--workers", "1", "--modes", DEMO_MODES])
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     for name in ("accuracy.png", "time.png", "bytes.png"):

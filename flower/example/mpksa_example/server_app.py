@@ -36,5 +36,6 @@ def main(grid: Grid, context: Context) -> None:
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=int(cfg["num-server-rounds"])), strategy=strategy)
     timeout = float(cfg["stage-timeout"])
     # The one line that turns MPKSA on; DefaultWorkflow() alone is plaintext FedAvg.
-    workflow = DefaultWorkflow(fit_workflow=MpksaWorkflow(str(cfg["mpksa-params"]), timeout=timeout))
+    workflow = DefaultWorkflow(fit_workflow=MpksaWorkflow(str(cfg["mpksa-params"]), timeout=timeout,
+                                                          hardened=bool(cfg["mpksa-hardened"])))
     workflow(grid, legacy)
