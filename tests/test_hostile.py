@@ -237,8 +237,9 @@ def test_unknown_declared_names_are_named(keygen, capsys):
 def test_a_failed_handshake_is_reported_once(capsys):
     assert cli_main(["conformance", "run", "--impl", "/nonexistent/impl", "--progress", "off"]) == 1
     out = capsys.readouterr().out
-    assert out.count("could not start") == 2  # the problem line and one summary line for all 891 tests
-    assert "ERROR 891 tests not run: handshake failed" in out
+    everything = len(vector_cases.load().cases)
+    assert out.count("could not start") == 2  # the problem line and one summary line for every test
+    assert f"ERROR {everything} tests not run: handshake failed" in out
 
 
 def test_a_capability_change_after_a_restart_names_the_field(keygen, tmp_path):
@@ -350,8 +351,10 @@ def test_the_readme_keygen_template_passes_every_keygen_test(tmp_path, capsys):
 
 
 def _broken_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "vectors"
-    shutil.copytree(ROOT / "vectors", root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    root = tmp_path / "vectors"  # the schemas, the manifest and one parameter set keep verify short
+    shutil.copytree(ROOT / "vectors" / "schema", root / "schema")
+    shutil.copytree(ROOT / "vectors" / "v1" / "v1-test-512", root / "v1" / "v1-test-512")
+    shutil.copy(ROOT / "vectors" / "manifest.json", root / "manifest.json")
     base = root / "v1" / "v1-test-512"
 
     def edit(name: str, change: Any) -> None:

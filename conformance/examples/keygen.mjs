@@ -35,7 +35,7 @@ function modPow(base, exponent, modulus) {
 // The group of g and the range of exponents (spec chapter 3).
 function group(params) {
   const g = BigInt("0x" + params.g);
-  if (params.profile === "v1") {
+  if (params.profile === "v1" || params.profile === "v2") {  // v2 keeps v1's group and exponents
     const n = BigInt("0x" + params.n);
     return { g, modulus: n * n, exponentBound: 1n << BigInt(params.exponent_bits) };
   }
@@ -54,7 +54,7 @@ const operations = {
 
 function answer(message) {
   if (message.type === "capabilities") {
-    return { type: "capabilities", protocol: PROTOCOL, name: "keygen.mjs example", profiles: ["paper", "v1"],
+    return { type: "capabilities", protocol: PROTOCOL, name: "keygen.mjs example", profiles: ["paper", "v1", "v2"],
              parameterSets: "*", operations: Object.keys(operations) };
   }
   try {
