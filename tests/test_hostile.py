@@ -185,6 +185,17 @@ def test_an_endless_line_is_a_fault_not_a_memory_hog(keygen):
     assert "wrote a line longer than 100000 bytes" in report.results[0].reason
 
 
+def test_interop_reports_escape_what_the_implementations_wrote(tmp_path, capsys):
+    out = tmp_path / "interop.json"
+    code = cli_main(["conformance", "interop", "--clients", f"{sys.executable} {HOSTILE} escapes", "--rounds", "1",
+                     "--num-clients", "2", "--dim", "2", "--json", str(out)])
+    terminal = capsys.readouterr().out
+    text = out.read_text("utf-8")
+    assert code == 1 and "\\x1b[31mred" in text  # the client's error message, escaped
+    assert not any(ch in text + terminal for ch in _RAW)
+    jsonschema.validate(json.loads(text), schema("interop-report"))
+
+
 def test_a_runner_failure_keeps_the_reports(tmp_path, capsys, monkeypatch):
     def broken_summary(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug in the terminal report")
