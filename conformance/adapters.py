@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from mpksa.vectors import untrusted
+from mpksa.wire import untrusted
 from mpksa.wire.codec import Json
 
 from .protocol import (

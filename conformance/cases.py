@@ -18,8 +18,8 @@ from typing import Any
 
 from mpksa.encoding import Encoding
 from mpksa.errors import MalformedInputError
-from mpksa.vectors import untrusted
-from mpksa.vectors.untrusted import strict_json
+from mpksa.wire import untrusted
+from mpksa.wire.untrusted import strict_json
 from mpksa.wire.codec import Json
 from mpksa.wire.contract import encoding_to_json
 

@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from mpksa.vectors import untrusted
-from mpksa.vectors.untrusted import NAME_LIMIT
+from mpksa.wire import untrusted
+from mpksa.wire.untrusted import NAME_LIMIT
 from mpksa.wire.contract import PROTOCOL
 
 from . import cases as vector_cases

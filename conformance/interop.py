@@ -28,7 +28,7 @@ from mpksa.wire.codec import Codec, Json
 from mpksa.wire.contract import CLIENT_OPERATIONS, SERVER_OPERATIONS, encoding_to_json, params_to_json
 from mpksa.params import Params, parameter_set
 from mpksa.randomness import SYSTEM_RANDOM, RandomSource
-from mpksa.vectors import untrusted
+from mpksa.wire import untrusted
 
 from .adapters import Session
 from .protocol import Answer, ImplementationFault

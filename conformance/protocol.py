@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from mpksa.vectors.untrusted import AmbiguousJson, strict_json
+from mpksa.wire.untrusted import AmbiguousJson, strict_json
 from mpksa.wire.codec import Json
 from mpksa.wire.contract import OPERATIONS, PROFILE_NAMES, PROTOCOL
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mpksa.vectors import untrusted
-from mpksa.vectors.untrusted import NAME_LIMIT, TEXT_LIMIT
+from mpksa.wire import untrusted
+from mpksa.wire.untrusted import NAME_LIMIT, TEXT_LIMIT
 from mpksa.wire.contract import PROTOCOL
 
 from .compare import show_pair

@@ -21,10 +21,11 @@ from typing import Any
 
 from mpksa import findings
 from mpksa.encoding import Encoding
+from mpksa.errors import MalformedInputError, show
 from mpksa.params import Params, parameter_set, proof_nonce_bits, proof_response_bound
 from mpksa.randomness import SeededRandom, exponent
 from mpksa.wire.codec import Codec, Json, float_to_json, to_hex
-from mpksa.wire.contract import params_from_json, params_to_json
+from mpksa.wire.contract import encoding_from_json, params_from_json, params_to_json
 
 from .builder import ACCEPTABLE, GeneratorError, Group, VectorFile
 from .world import seed_text, seeded
@@ -66,24 +67,39 @@ def dejsonify(value: Any) -> Any:
     return value
 
 
-def _arguments_in(arguments: Json) -> dict[str, Any]:
-    """Rebuild the Python arguments: params by name, rng from its seed text, the rest as ints."""
+def _arguments_in(arguments: object) -> dict[str, Any]:
+    """Rebuild the Python arguments: params by name, rng from its seed text, the rest as ints.
+
+    A vector file may come from elsewhere: every argument is type-checked, with a typed error.
+    """
+    if not isinstance(arguments, dict):
+        raise MalformedInputError(f"finding.arguments = {show(arguments)} must be an object")
     out: dict[str, Any] = {}
     for name, value in arguments.items():
         if name == "params":
-            out[name] = parameter_set(value)
+            out[name] = parameter_set(value) if isinstance(value, str) else _refuse(name, value, "a parameter set name")
         elif name == "rng":
-            out[name] = SeededRandom(value.encode("ascii"))
+            out[name] = SeededRandom(value.encode("ascii")) if isinstance(value, str) and value.isascii() \
+                else _refuse(name, value, "an ASCII seed text")
         elif name == "encoding":
-            out[name] = Encoding(**dejsonify(value))
+            out[name] = encoding_from_json(dejsonify(value))
         else:
             out[name] = dejsonify(value)
     return out
 
 
-def call(function: str, arguments: Json) -> tuple[Json, Any]:
+def _refuse(name: str, value: object, rule: str) -> Any:
+    raise MalformedInputError(f"finding.arguments.{name} = {show(value)} must be {rule}")
+
+
+def call(function: object, arguments: object) -> tuple[Json, Any]:
     """Run mpksa.findings.<function>; the `finding` object of a test, and the demo itself."""
-    demo = getattr(findings, function)(**_arguments_in(arguments))
+    if not isinstance(function, str) or function not in findings.FINDING_IDS:
+        raise MalformedInputError(f"finding.function = {show(function)} is not a finding of mpksa.findings")
+    try:
+        demo = getattr(findings, function)(**_arguments_in(arguments))
+    except TypeError as exc:  # arguments the finding does not take, or of the wrong kind
+        raise MalformedInputError(f"finding.arguments do not fit {function}: {show(str(exc))}") from None
     finding = {"id": findings.FINDING_IDS[function], "function": function, "arguments": arguments,
                "result": jsonify(demo)}
     return finding, demo

@@ -31,15 +31,15 @@ from jsonschema.exceptions import SchemaError
 from mpksa import ops
 from mpksa.errors import MpksaError
 from mpksa.params import PARAMETER_SET_NAMES, parameter_set
+from mpksa.wire import untrusted
 from mpksa.wire.codec import Codec, Json
-from mpksa.wire.contract import encoding_from_json, params_from_json, params_to_json
+from mpksa.wire.contract import SERVER_OPERATIONS, encoding_from_json, params_from_json, params_to_json
+from mpksa.wire.untrusted import strict_json
 
-from . import files, intermediates, untrusted
+from . import files, intermediates
 from .builder import MANIFEST_SCHEMA, canonical_json
 from .flags import FLAGS
-from .untrusted import strict_json
 
-SERVER_OPERATIONS = frozenset({"SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode"})
 SKIPPED = {"manifest.json"}
 
 

@@ -38,7 +38,7 @@ from mpksa.conformance.protocol import ImplementationFault, parse_answer, parse_
 from mpksa.conformance.runner import FAIL, ImplementationReport, Job, TestResult, judge_step
 from mpksa.errors import ERROR_CLASSES, MpksaError
 from mpksa.vectors import verify
-from mpksa.vectors.untrusted import strict_json
+from mpksa.wire.untrusted import strict_json
 from mpksa.wire import contract
 
 SECRET_INPUTS = ("sk", "alpha", "alphas", "r1", "r2")
