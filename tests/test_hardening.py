@@ -321,7 +321,8 @@ def test_e10_cancelling_client_is_refused(v1_or_v2_test) -> None:
 
 
 def test_the_hardening_benchmark_counts_proofs_and_bytes(tmp_path) -> None:
-    """benchmarks/bench_hardening.py, run small: its counts follow spec 5.14 (timings are not asserted)."""
+    """benchmarks/bench_hardening.py, run small on v1 and v2 in one run: its counts follow spec 5.14 and
+    10.10 (timings are not asserted)."""
     import importlib.util
     import json
     from pathlib import Path
@@ -331,11 +332,25 @@ def test_the_hardening_benchmark_counts_proofs_and_bytes(tmp_path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = tmp_path / "bench.json"
-    assert module.main(["--params", "v1-test-512", "--clients", "3", "--dim", str(DIM), "--repeats", "2",
-                        "--json", str(out)]) == 0
+    assert module.main(["--params", "v1-test-512", "v2-test-512", "--clients", "3", "--dim", str(DIM),
+                        "--repeats", "2", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    client = result["per_client_round"]
-    assert result["segments"] == 2 and client["proofs_made"] == 2 and client["proofs_checked"] == 3 * 2 + 3 + 1
-    assert client["proof_bytes"] == 16 + 49 and client["element_bytes"] == 128
-    assert client["upload_hardened"] - client["upload_plain"] == 2 * 65
-    assert result["round"]["plain_s"] > 0 and result["round"]["hardened_s"] > 0
+    v1, v2 = (result["results"][name] for name in ("v1-test-512", "v2-test-512"))
+    assert v1["segments"] == v2["segments"] == 2
+    element, proof = 128, 16 + 49  # n^2 of 1024 bits; c of 16 bytes, z below 2^385
+    # v1: one proof per segment; per client 4 elements per segment up (E_1, the E_2 pair, T), u down.
+    c = v1["per_client_round"]
+    assert c["proofs_made"] == 2 and c["proofs_checked"] == 3 * 2 + 3 + 1
+    assert (c["element_bytes"], c["proof_bytes"]) == (element, proof)
+    assert c["upload_plain"] == 4 * 2 * element and c["upload_hardened"] - c["upload_plain"] == 2 * proof
+    assert c["download_hardened"] - c["download_plain"] == 3 * 2 * (element + proof) + 3 * (element + proof) + proof
+    # v2: one proof per client and round; u + 3 elements and one response up, one challenge down.
+    c = v2["per_client_round"]
+    assert c["proofs_made"] == 1 and c["proofs_checked"] == 3 * 1 + 3 + 1
+    assert c["upload_plain"] == (2 + 3 + 1) * element and c["upload_hardened"] - c["upload_plain"] == proof
+    assert c["download_plain"] == element
+    assert c["download_hardened"] - c["download_plain"] == 3 * (element + proof) + 3 * (element + proof) + proof
+    assert v2["micro"]["prove_fast_s"] is None and v1["micro"]["prove_fast_s"] is not None  # the fast one is v1's
+    ratios = result["comparison"]["v2-test-512 / v1-test-512"]
+    assert ratios["proofs_made"] == 0.5 and ratios["proofs_checked"] == 7 / 10
+    assert all(r["round"]["plain_s"] >= 0 and r["round"]["hardened_s"] > 0 for r in (v1, v2))
