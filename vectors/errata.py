@@ -695,9 +695,9 @@ def _e8_server_key_v2(g: Group, c: Codec, arguments: Json) -> Any:
         inputs = {"betas": [c.element(demo.betas[1])], "pk_s": c.element(demo.pk_s),
                   "segments": [c.message(m) for m in demo.segments[0]], "r": c.mask(demo.masks[0]),
                   "r1": [c.exponent(r) for r in demo.r1[0]], "r2": [c.exponent(r) for r in demo.r2[0]]}
-        return ("Enc", inputs, "E8 on v2: Enc refuses beta = 1 + 2^L n, which is 1 mod n; without the check the "
-                "carrier's L would be r + 2^L r1, and r opens every segment", {"JunkServerKeyRefused",
-                                                                              "DegenerateElement"})
+        comment = ("E8 on v2: Enc refuses beta = 1 + 2^L n, which is 1 mod n; without the check the carrier's L "
+                   "would be r + 2^L r1, and r opens every segment")
+        return ("Enc", inputs, comment, {"JunkServerKeyRefused", "DegenerateElement"})
 
     return _with_finding(g, "e8_junk_server_key_v2", arguments, enc, expect="degenerate-element")
 

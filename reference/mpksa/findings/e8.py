@@ -245,15 +245,16 @@ def sign_server_key(params: V1Params, alpha: int, pairs: Sequence[KeyPair], rng:
         sealed = se(params, pk, alpha, model, 0, client_id, ReplayRandom([nonce]))
         return error_code(lambda: dse(params, sign_beta, sk, sealed, 0, client_id))
 
-    return dict(
-        sign_beta=sign_beta, sign_beta_element_error=error_code(lambda: check_nondegenerate(params, sign_beta, "beta")),
-        sign_beta_proof=[proof.c, proof.z],
-        sign_beta_proof_error=error_code(lambda: verify(params, sign_beta, proof, statement, "beta")),
-        model=model.hex(), nonces=[x.hex() for x in nonces],
-        dse_errors=[dse_error(p.sk, p.pk, x, i) for i, (p, x) in enumerate(zip(pairs, nonces))],
-        even_sks=[p.sk for p in even], even_nonces=[x.hex() for x in even_nonces],
-        even_dse_errors=[dse_error(p.sk, p.pk, x, i) for i, (p, x) in enumerate(zip(even, even_nonces))],
-    )
+    return {
+        "sign_beta": sign_beta,
+        "sign_beta_element_error": error_code(lambda: check_nondegenerate(params, sign_beta, "beta")),
+        "sign_beta_proof": [proof.c, proof.z],
+        "sign_beta_proof_error": error_code(lambda: verify(params, sign_beta, proof, statement, "beta")),
+        "model": model.hex(), "nonces": [x.hex() for x in nonces],
+        "dse_errors": [dse_error(p.sk, p.pk, x, i) for i, (p, x) in enumerate(zip(pairs, nonces))],
+        "even_sks": [p.sk for p in even], "even_nonces": [x.hex() for x in even_nonces],
+        "even_dse_errors": [dse_error(p.sk, p.pk, x, i) for i, (p, x) in enumerate(zip(even, even_nonces))],
+    }
 
 
 def e8_junk_server_key(params: V1Params, rng: RandomSource, clients: int = 2, encoding: Encoding | None = None,
