@@ -446,8 +446,13 @@ def test_demos_are_reproducible_from_their_seed(v1_test, paper_test) -> None:
         findings.e1_paper_decryption(paper_test, SeededRandom(b"t"))
 
 
-def test_demo_arguments_are_checked(v1_test, paper_test) -> None:
+def test_demo_arguments_are_checked(v1_test, v2_test, paper_test) -> None:
     from mpksa.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="v2 refuses beta = 1 \\+ n"):
+        findings.e8_junk_server_key(v2_test, SeededRandom(b"x"))
+    with pytest.raises(ParameterError, match="not a v2 parameter set"):
+        findings.e8_junk_server_key_v2(v1_test, SeededRandom(b"x"))
 
     with pytest.raises(ParameterError, match="at least 2 clients"):
         findings.e1_paper_decryption(paper_test, SeededRandom(b"x"), clients=1)

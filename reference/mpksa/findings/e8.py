@@ -21,6 +21,7 @@ from ..chelgen import check_challenge
 from ..dec import l_function
 from ..enc import enc_v1, enc_v2
 from ..encoding import Encoding
+from ..errors import ParameterError
 from ..keygen import key_gen
 from ..messages import Ciphertext, KeyPair, Proof, ServerKey, Statement
 from ..params import Params, V1Params, V2Params
@@ -264,6 +265,8 @@ def e8_junk_server_key(params: V1Params, rng: RandomSource, clients: int = 2, en
     Then beta = -g^alpha at DSE (`sign_server_key`).
     Draws alpha, sk_i, the updates, (r1, r2), then what `sign_server_key` draws.
     """
+    if isinstance(params, V2Params):
+        raise ParameterError(f"{params.name}: v2 refuses beta = 1 + n at every Enc; e8_junk_server_key_v2 shows it")
     encoding = default_encoding(clients, encoding)
     dim = encoding.slots_per_segment(params.modulus_bits) if dim is None else dim
     n = params.n
@@ -314,6 +317,8 @@ def e8_junk_server_key_v2(params: V2Params, rng: RandomSource, clients: int = 2,
     whole update. Then beta = -g^alpha at DSE (`sign_server_key`), which passes the check.
     Draws alpha, sk_i, the updates, (r_i, r_i01, r_i02), then what `sign_server_key` draws.
     """
+    if not isinstance(params, V2Params):
+        raise ParameterError(f"{params.name} is not a v2 parameter set: e8_junk_server_key shows E8's server key")
     encoding = default_encoding(clients, encoding)
     dim = encoding.slots_per_segment(params.modulus_bits) if dim is None else dim
     n = params.n
