@@ -24,7 +24,7 @@ from mpksa.params import Params
 from .flags import registry
 
 
-GENERATOR_VERSION = "mpksa-vectors 1"
+GENERATOR_VERSION = "mpksa-vectors 2"
 OPERATION_SCHEMA = "operation.schema.json"
 TRANSCRIPT_SCHEMA = "transcript.schema.json"
 MANIFEST_SCHEMA = "manifest.schema.json"

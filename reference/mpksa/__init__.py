@@ -1,7 +1,7 @@
 """MPKSA: reference implementation of multi-private-key secure aggregation.
 
-Profiles: `paper` (Yang et al., as printed, broken: see spec chapter 7) and
-`v1` (corrected; use this one). Not for production: this is a readable reference.
+Profiles: `paper` (Yang et al., as printed, broken: see spec chapter 7), `v1` (corrected) and
+`v2` (corrected and compact; the default). Not for production: this is a readable reference.
 """
 
 from .encoding import Encoding
@@ -9,8 +9,9 @@ from .errors import MpksaError
 from .params import PARAMETER_SET_NAMES, parameter_set
 from .round import HARDENED, Client, Hardening, RoundResult, run_round, setup
 
-__version__ = "0.1.0"
-SPEC_VERSION = "0.1"
+__version__ = "0.2.0"
+"""The package, the specification and the test vectors are versioned together (CHANGELOG.md)."""
+SPEC_VERSION = ".".join(__version__.split(".")[:2])
 
 __all__ = [
     "HARDENED", "Client", "Encoding", "Hardening", "MpksaError", "PARAMETER_SET_NAMES", "RoundResult",

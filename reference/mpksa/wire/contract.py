@@ -92,10 +92,19 @@ def params_from_json(data: object) -> Params:
     return params
 
 
+MAX_CUSTOM_MODULUS_BITS = 4096
+"""An unregistered set is a toy for tests and errata: its p or n is capped before any primality test,
+so that a request cannot make the receiver spend seconds on one huge number."""
+
+
 def check_custom_parameters(params: Params) -> None:
     """An unregistered set (e.g. a toy group for an erratum) must be insecure-flagged and well formed."""
     if not params.insecure:
         raise ParameterError(f"unregistered parameter set {show(params.name)} must be flagged insecure")
+    modulus = params.p if isinstance(params, PaperParams) else params.n
+    if modulus.bit_length() > MAX_CUSTOM_MODULUS_BITS:
+        raise ParameterError(f"unregistered parameter set {show(params.name)}: a {modulus.bit_length()}-bit modulus "
+                             f"exceeds the {MAX_CUSTOM_MODULUS_BITS} bits allowed for a custom set")
     if isinstance(params, PaperParams):
         import sympy
 
