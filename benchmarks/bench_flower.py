@@ -2,6 +2,7 @@
 
     python benchmarks/bench_flower.py --quick   # 4 clients, 2,000 parameters: results/bench_flower-quick.json
     python benchmarks/bench_flower.py           # 100 clients, 100,000 parameters: results/bench_flower.json
+                                                # (other sizes or options: results/bench_flower-custom.json)
 
 The issue-12 target: 100 simulated clients with a 100,000-parameter model complete a `v2` round on
 this machine. One run of Flower's simulation engine (Ray) carries every method, one after the
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         start = time.perf_counter()
         runs = compare(methods, lambda router: synthetic.client_app([router]), synthetic_strategy(args.clients, args.dim),
                        clients=args.clients, rounds=args.rounds, engine=args.engine, params=params,
-                       allow_insecure=parameter_set(params[MPKSA]).insecure, seed=1,
+                       allow_insecure=parameter_set(params[MPKSA]).insecure, hardened=args.hardened, seed=1,
                        backend_config={"client_resources": {"num_cpus": 1}, "init_args": {"num_cpus": cpus}},
                        on_round=on_round)
         total = time.perf_counter() - start
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "mode": "quick" if args.quick else "full",
         "machine": {"cpus": cpus, "platform": platform.platform(), "python": platform.python_version()},
         "job": {"clients": args.clients, "parameters": args.dim, "rounds": args.rounds, "engine": args.engine,
-                "mpksa_profile": MPKSA, "mpksa_params": params[MPKSA], "segments": segments,
+                "mpksa_profile": MPKSA, "mpksa_params": params[MPKSA], "hardened": args.hardened, "segments": segments,
                 "encoding": {"frac_bits": DEFAULT_ENCODING.frac_bits, "clip": DEFAULT_ENCODING.clip,
                              "weight_max": DEFAULT_ENCODING.weight_max, "max_clients": DEFAULT_ENCODING.max_clients},
                 "secagg+": {"num_shares": 1.0, "reconstruction_threshold": 0.5}},
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=None, help="model parameters (default: 100,000)")
     parser.add_argument("--rounds", type=int, default=1, help="fit rounds per method (default: %(default)s)")
     parser.add_argument("--params", default=None, help=f"MPKSA parameter set (default: {SETS[MPKSA]}; quick: the test set)")
+    parser.add_argument("--hardened", action="store_true", help="MPKSA runs the hardening (spec 5.13, 5.14)")
     parser.add_argument("--engine", default="simulation", choices=("simulation", "local"),
                         help="Flower's simulation engine (Ray), or the nodes in this process (default: %(default)s)")
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between memory samples (default: %(default)s)")
@@ -218,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args)
     out = Path(args.out)
     out.mkdir(exist_ok=True)
-    path = out / ("bench_flower-quick.json" if args.quick else "bench_flower.json")
+    full = (args.clients, args.dim, args.rounds, args.params, args.engine, args.hardened) == \
+        (100, 100_000, 1, None, "simulation", False)
+    path = out / ("bench_flower-quick.json" if args.quick else "bench_flower.json" if full else "bench_flower-custom.json")
     path.write_text(json.dumps(result, indent=2))
     print(json.dumps({k: result[k] for k in ("job", "ratios", "memory", "bases_seconds", "total_seconds")}, indent=2))
     print(f"wrote {path}")

@@ -58,6 +58,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--v2-params", default=d.v2_params, help="v2 parameter set (default: %(default)s; v2-test-512 for speed, insecure)")
     p.add_argument("--paper-params", default=d.paper_params, help="paper parameter set (default: %(default)s)")
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of %(default)s")
+    p.add_argument("--hardened", action="store_true",
+                   help="v1 and v2 run the hardening: proofs of knowledge, announcements, element checks")
     p.add_argument("--engine", default=d.engine, choices=ENGINES,
                    help="simulation: Flower's simulation engine (Ray); local: the same nodes in this process (default: %(default)s)")
     p.add_argument("--frac-bits", type=int, default=d.frac_bits, help="fixed-point bits (default: %(default)s)")
@@ -77,7 +79,7 @@ def config_from_args(args: argparse.Namespace) -> DemoConfig:
         rounds=args.rounds, epochs=args.epochs, lr=args.lr, momentum=args.momentum, batch_size=args.batch_size,
         width=args.width, dropout_rate=args.dropout_rate, params=args.params, v2_params=args.v2_params,
         paper_params=args.paper_params, modes=tuple(m.strip() for m in args.modes.split(",") if m.strip()),
-        engine=args.engine, frac_bits=args.frac_bits,
+        engine=args.engine, hardened=args.hardened, frac_bits=args.frac_bits,
         clip=args.clip, seed=args.seed, device=args.device, workers=args.workers, threads=args.threads,
     )
 

@@ -32,6 +32,7 @@ class DemoConfig:
     paper_params: str = "paper-512"
     modes: tuple[str, ...] = MODES
     engine: str = "simulation"
+    hardened: bool = False  # the MPKSA modes run the hardening (spec 5.13, 5.14)
     frac_bits: int = 20
     clip: float = 1.0
     seed: int = 0

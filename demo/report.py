@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mpksa.errors import ParameterError
+from mpksa.params import parameter_set
 
 STYLE = {  # colour, marker, line style, line width, alpha
     "plaintext": ("tab:blue", "o", "-", 5.0, 0.35),
@@ -29,10 +30,16 @@ STYLE = {  # colour, marker, line style, line width, alpha
 }
 
 
+def mode_order(results: dict[str, Any]) -> list[str]:
+    """The modes in the order the run was asked for (results.json sorts its keys)."""
+    return [m for m in results["config"]["modes"] if m in results["modes"]]
+
+
 def summarize(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per mode: final and best accuracy, mean seconds per round, mean bytes per client and round."""
     summary = {}
-    for mode, history in results["modes"].items():
+    for mode in mode_order(results):
+        history = results["modes"][mode]
         rounds = history["rounds"]
         accuracy = [r["accuracy"] for r in rounds]
         summary[mode] = {
@@ -111,7 +118,7 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
 
     prepare_out(out)
     modes = results["modes"]
-    order = sorted(modes, key=lambda m: m != "plaintext")  # plaintext first, under the others
+    order = sorted(mode_order(results), key=lambda m: m != "plaintext")  # plaintext first, under the others
     paths = []
 
     def save(fig: Any, name: str) -> None:
@@ -162,11 +169,12 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
         bars = ax.bar(x + offset, heights, width=0.4, color=[STYLE.get(m, ("gray",))[0] for m in order],
                       edgecolor="black", hatch=hatch)
         legend.append(Patch(facecolor="white", edgecolor="black", hatch=hatch, label=name))
-        for bar, h in zip(bars, heights):
+        for bar, h in zip(bars, heights):  # upright labels never run into the neighbouring bar's
             ax.annotate(human_bytes(h), (bar.get_x() + bar.get_width() / 2, h), ha="center", va="bottom",
-                        fontsize="x-small", xytext=(0, 2), textcoords="offset points")
-    log_axis(ax, [summary[m][k] for m in order for k in ("mean_bytes_up_per_client", "mean_bytes_down_per_client")],
-             human_bytes)
+                        rotation=90, fontsize="x-small", xytext=(0, 3), textcoords="offset points")
+    values = [summary[m][k] for m in order for k in ("mean_bytes_up_per_client", "mean_bytes_down_per_client")]
+    log_axis(ax, values, human_bytes)
+    ax.set_ylim(min(v for v in values if v > 0) / 2, max(values) * 4)  # room below the lowest bar, above the labels
     ax.set_xticks(x, [_label(results, m, "\n") for m in order], fontsize="small")
     ax.set_ylabel("bytes per client and round (log scale)")
     ax.set_title(title(results, "Bytes per client and round"), fontsize="medium")
@@ -195,7 +203,8 @@ def summary_table(results: dict[str, Any]) -> Any:
                 notes.append(f"{s['clipped_coordinates']} clipped")
         if s["skipped_rounds"]:
             notes.append(f"{s['skipped_rounds']} skipped")
-        table.add_row(mode, sets.get(mode, "-"), _percent(s["final_accuracy"]), _percent(s["best_accuracy"]),
+        name = sets.get(mode, "-")
+        table.add_row(mode, f"{name} (insecure)" if name != "-" and parameter_set(name).insecure else name, _percent(s["final_accuracy"]), _percent(s["best_accuracy"]),
                       f"{s['mean_seconds_per_round']:.2f}", human_bytes(s["mean_bytes_up_per_client"]),
                       human_bytes(s["mean_bytes_down_per_client"]), "; ".join(notes))
     return table

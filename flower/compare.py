@@ -281,7 +281,8 @@ def synthetic_strategy(clients: int, dim: int) -> Callable[[str], Strategy]:
 
     def make(method: str) -> Strategy:
         return FedAvg(initial_parameters=initial, fraction_evaluate=0.0, min_fit_clients=clients,
-                      min_available_clients=clients, on_fit_config_fn=lambda r: {"server-round": r})
+                      min_available_clients=clients, on_fit_config_fn=lambda r: {"server-round": r},
+                      fit_metrics_aggregation_fn=lambda _: {})
 
     return make
 

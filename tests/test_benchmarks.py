@@ -200,6 +200,17 @@ def test_flower_benchmark_runs_three_methods_in_one_simulation(quick: dict[str, 
                                      for what in ("seconds", "bytes_up")}
 
 
+def test_committed_flower_result_is_the_issue_target() -> None:
+    """benchmarks/results/bench_flower.json: 100 clients, 100,000 parameters, a v2 round decrypted exactly."""
+    result = json.loads((BENCH / "results" / "bench_flower.json").read_text())
+    assert result["mode"] == "full" and result["job"]["engine"] == "simulation"
+    assert (result["job"]["clients"], result["job"]["parameters"], result["job"]["mpksa_profile"]) == (100, 100_000, "v2")
+    assert list(result["methods"]) == ["plaintext", "v2", "secagg+"]
+    (round_1,) = result["methods"]["v2"]["mpksa_rounds"]
+    assert (round_1["outcome"], round_1["clients"], round_1["exact"]) == ("aggregated", 100, True)
+    assert all(row["model_moved"] == [True] for row in result["methods"].values())
+
+
 def test_a_peer_that_does_not_import_is_reported_skipped(tmp_path: Path) -> None:
     """tests/fixtures/no_phe shadows `phe` with a package that fails to import."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES / "no_phe"), os.environ.get("PYTHONPATH", "")])}

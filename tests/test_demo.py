@@ -70,6 +70,13 @@ def test_bytes_per_client_are_the_protocol_messages(local_run: dict) -> None:
     assert all(s["mean_seconds_per_round"] > 0 for s in summary.values())
 
 
+def test_the_hardened_modes_decrypt_the_exact_sums() -> None:
+    results = fedavg.run(DemoConfig(**CI, clients=3, rounds=2, engine="local", hardened=True, modes=("v1", "v2")))
+    for mode in ("v1", "v2"):
+        assert [r["notes"]["exact"] for r in results["modes"][mode]["rounds"]] == [True, True]
+    assert results["config"]["hardened"] is True
+
+
 def test_every_mode_has_the_same_online_sets_and_rounds(local_run: dict) -> None:
     onlines = {mode: [r["online"] for r in history["rounds"]] for mode, history in local_run["modes"].items()}
     assert len({json.dumps(o) for o in onlines.values()}) == 1
