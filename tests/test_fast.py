@@ -178,7 +178,7 @@ def first(requests: list[Json], op: str) -> Json:
 
 def test_every_operation_is_covered(valid_requests: list[Json]) -> None:
     assert sorted({r["op"] for r in valid_requests}) == ALL_OPS
-    assert ADAPTER.capabilities() == {"name": "mpksa-fast", "profiles": ["v1"], "operations": ALL_OPS}
+    assert ADAPTER.capabilities() == {"name": "mpksa-fast", "profiles": ["v1", "v2"], "operations": ALL_OPS}
 
 
 def _n(requests: list[Json]) -> int:
