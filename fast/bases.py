@@ -23,6 +23,7 @@ the cache directory replaced m of u bases (and fixed the digest) passes with pro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -208,7 +209,8 @@ class SegmentBases:
             temporary.write_bytes(data + hashlib.sha256(data).digest())
             os.replace(temporary, path)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
             warnings.warn(f"segment bases not saved to {path}: {error}; they stay in memory", stacklevel=3)
         self._loaded.add(str(path))
 
