@@ -140,14 +140,14 @@ class FastV2(FastV1):
         return [self.l_function(x, j) for j, x in enumerate(unmasked, start=1)]
 
     def check_mask_sum(self, mask_sum: int, clients: int) -> int:
-        """Spec 10.6: |S| >= 2 and |S| <= R <= |S|*(2^L - 1) < n. The message never names R (secret)."""
-        params = self.params
+        """Spec 10.6: R sums |S| >= 2 exponents of [1, 2^L), so it lies in [|S|, |S|*(2^L - 1)], a range
+        that must stay below n (R is read mod n). R is secret: no message names it."""
         if clients < 2:
-            raise TooFewClientsError(f"|S| = {clients}; the v2 profile needs |S| >= 2")
-        top = clients * (params.mask_bound - 1)
-        if top >= params.n:
-            raise ParameterError(f"|S| = {clients} mask exponents of {params.mask_bits} bits can sum to n or more")
-        if not clients <= mask_sum <= top:
-            raise MaskSumRangeError(f"the carrier decrypts to a mask sum outside [|S|, |S|*(2^L - 1)] "
-                                    f"for |S| = {clients}, L = {params.mask_bits}")
+            raise TooFewClientsError(f"|S| = {clients}: Dec of profile v2 needs |S| >= 2")
+        largest = clients * (self.params.mask_bound - 1)
+        if largest >= self.params.n:
+            raise ParameterError(f"{clients} mask exponents below 2^{self.params.mask_bits} may sum to n or more")
+        if mask_sum < clients or mask_sum > largest:
+            raise MaskSumRangeError(f"the carrier's mask sum is not one of {clients} exponents of "
+                                    f"{self.params.mask_bits} bits (outside [|S|, |S|*(2^L - 1)])")
         return mask_sum
