@@ -13,7 +13,7 @@ The segment bases h_j come from `mpksa.fast.bases` (derived once, kept on disk).
 `FastV1`: constant time by default (one `gmpy2.powmod_sec` per segment with r_i, and one with R per
 segment in Dec); `variable_time=True` raises instead by a comb over four stored powers of each h_j
 (h, h^(2^s), h^(2^2s), h^(2^3s) with s = ceil(L/4); a fifth for the server's longer R), about
-3.3 times cheaper than powmod_sec, whose time and memory accesses depend on r_i (client) and R
+3 times cheaper than powmod_sec, whose time and memory accesses depend on r_i (client) and R
 (server): see `FastV1` for when that is acceptable.
 """
 
@@ -42,8 +42,8 @@ from .group import comb_columns, run_chunked
 from .v1 import FastV1
 
 CLIENT_ROWS = 4
-"""Stored powers per base that a client's comb uses: 4 and 5 cost the same, 3 is 20% slower,
-2 is 70% slower (measured, fast/README.md); 4 keep 2 KiB per base at RSA-2048."""
+"""Stored powers per base that a client's comb uses: 5 were 4% to 7% faster, 3 is 23% slower, 2 is 67%
+slower (measured, fast/README.md); 4 keep 2 KiB per base at RSA-2048."""
 
 
 class FastV2(FastV1):
