@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from mpksa import ops
 from mpksa import fast
 from mpksa.conformance import cases as vector_cases
-from mpksa.conformance.adapters import InProcessSession
+from mpksa.conformance.adapters import InProcessSession, open_session
+from mpksa.conformance.interop import run_interop
 from mpksa.conformance.runner import PASS, run
 from mpksa.encoding import Encoding
 from mpksa.errors import ParameterError
@@ -399,6 +400,18 @@ def test_every_shipped_vector_passes_through_the_fast_adapters(adapter: Any) -> 
     report = run(InProcessSession(adapter, adapter.name), cases)
     assert [(r.case.test_id, r.reason) for r in report.results if r.verdict != PASS] == []
     assert {r.case.profile for r in report.results} == profiles and len(report.results) > 400 * len(profiles)
+
+
+@pytest.mark.parametrize("server, clients", [
+    ("mpksa.fast:ADAPTER", ["mpksa.ops:REFERENCE", "mpksa.fast:VARIABLE_TIME_ADAPTER"]),
+    ("mpksa.ops:REFERENCE", ["mpksa.fast:ADAPTER", "mpksa.fast:VARIABLE_TIME_ADAPTER"]),
+])
+def test_v2_live_interop_with_the_reference(server: str, clients: list[str]) -> None:
+    """Whole v2 rounds with live randomness, fast and reference on either side (full, dropout, single client)."""
+    report = run_interop(open_session(f"adapter:{server}"), [open_session(f"adapter:{c}") for c in clients],
+                         "v2-test-512", rounds=3, num_clients=4, dim=40)
+    assert report.problem is None and [(r.kind, r.passed) for r in report.rounds] == [
+        ("full", True), ("dropout", True), ("single", True)]
 
 
 @pytest.mark.parametrize("seed", range(4))
