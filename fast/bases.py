@@ -10,15 +10,17 @@ derived once, in the process pool, and kept.
 `SegmentBases` keeps the bases of one modulus in memory and, given a directory, in a file there;
 for the variable-time engine it also keeps each base's stored powers h^(2^(s*k)) (`group.comb_power`)
 in a second file. Every file ends with the SHA-256 of what precedes it, and its header names the
-label, n (by digest), the element size and the count. Loading checks all of that and then derives
-again a few bases (the first, the last and `VERIFY_SAMPLES` drawn at random) and recomputes their
-stored powers: a corrupted file fails the digest, a file for another modulus or label fails the
-header, and a file re-written with other bases (a structured derivation, say) fails the
-recomputation. Each check failure raises `BaseCacheError`; the file is never used silently.
+format, the label, n (by the SHA-256 of label and n), the element size and the count. Loading
+checks all of that and then derives again a few bases (the first, the last and `VERIFY_SAMPLES`
+drawn at random) and recomputes their stored powers: a corrupted file fails the digest, a file for
+another modulus or label fails the header, and a file re-written with other bases (a structured
+derivation, say) fails the recomputation. Each check failure raises `BaseCacheError`; the file is
+never used silently.
 What the spot check does not prove is every base: a file in which someone with write access to
-the cache directory replaced m of u bases (and fixed the digest) passes with probability about
-(1 - m/u)^(VERIFY_SAMPLES + 2). Whoever can write there can usually change the installed code too;
-`SegmentBases.verify_all` derives everything again when that is a concern.
+the cache directory replaced m of u bases, neither the first nor the last, (and fixed the digest)
+passes with probability about (1 - m/u)^VERIFY_SAMPLES. Whoever can write there can usually
+change the installed code too; `SegmentBases.verify_all` derives everything again when that is a
+concern.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ class SegmentBases:
         return {1, count} | {1 + secrets.randbelow(count) for _ in range(VERIFY_SAMPLES)}
 
     def _header(self, kind: str, spacing: int, per_row: int, count: int) -> dict[str, Any]:
-        return {"format": FORMAT, "label": LABEL.decode(), "n_sha256": self.key, "kind": kind,
+        return {"format": FORMAT, "label": LABEL.decode(), "label_and_n_sha256": self.key, "kind": kind,
                 "element_bytes": self.element_bytes, "spacing": spacing, "elements_per_base": per_row, "count": count}
 
     def _save(self, path: Path | None, kind: str, spacing: int, per_row: int, rows: Sequence[Sequence[Any]]) -> None:
