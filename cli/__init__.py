@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mpksa {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     rnd = commands.add_parser("round", help="run one round (any profile) and compare the decrypted sum with the plaintext sum")
-    rnd.add_argument("--params", default="v1-rsa2048-short", help="parameter set (default: %(default)s)")
+    rnd.add_argument("--params", default="v2-rsa2048", help="parameter set (default: %(default)s)")
     rnd.add_argument("--clients", type=count(1, 1000), default=10, help="number of clients (default: %(default)s)")
     rnd.add_argument("--dim", type=count(1, 10**7), default=1000, help="number of parameters (default: %(default)s)")
     rnd.add_argument("--seed", type=int, default=0, help="seed of the plaintext data, not of any key (default: %(default)s)")

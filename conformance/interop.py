@@ -28,6 +28,7 @@ from mpksa.wire.codec import Codec, Json
 from mpksa.wire.contract import CLIENT_OPERATIONS, SERVER_OPERATIONS, encoding_to_json, params_to_json
 from mpksa.params import Params, parameter_set
 from mpksa.randomness import SYSTEM_RANDOM, RandomSource
+from mpksa.wire import untrusted
 
 from .adapters import Session
 from .protocol import Answer, ImplementationFault
@@ -67,10 +68,12 @@ class InteropReport:
         return self.problem is None and bool(self.rounds) and all(r.passed for r in self.rounds)
 
     def as_json(self) -> Json:
-        return {"server": self.server, "clients": self.clients, "parameterSet": self.parameter_set,
-                "numClients": self.num_clients, "dim": self.dim, "problem": self.problem, "ok": self.ok,
+        """The rounds; text the implementations control is escaped and bounded (mpksa.vectors.untrusted)."""
+        return {"server": untrusted.text(self.server), "clients": [untrusted.text(c) for c in self.clients],
+                "parameterSet": self.parameter_set, "numClients": self.num_clients, "dim": self.dim,
+                "problem": None if self.problem is None else untrusted.text(self.problem), "ok": self.ok,
                 "rounds": [{"round": r.number, "kind": r.kind, "online": r.online, "dropped": r.dropped,
-                            "verdict": "pass" if r.passed else "fail", "detail": r.detail,
+                            "verdict": "pass" if r.passed else "fail", "detail": untrusted.text(r.detail),
                             "seconds": round(r.seconds, 6)} for r in self.rounds]}
 
 

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from mpksa.wire.untrusted import AmbiguousJson, strict_json
 from mpksa.wire.codec import Json
-from mpksa.wire.contract import PROTOCOL
+from mpksa.wire.contract import OPERATIONS, PROFILE_NAMES, PROTOCOL
 
 ALL_PARAMETER_SETS = "*"
-
-
 
 SCHEMA_NAMES = ("capabilities-request", "capabilities-response", "request", "response", "report",
                 "interop-report")
@@ -79,10 +78,38 @@ class Capabilities:
             return f"operation{'s' if len(absent) > 1 else ''} {', '.join(absent)} not declared"
         return None
 
+    def unknown_names(self) -> list[str]:
+        """Declared names this runner does not know (a typo declares nothing), e.g. "operation 'keygen'"."""
+        from mpksa.params import PARAMETER_SET_NAMES
+
+        declared = (("profile", self.profiles, PROFILE_NAMES), ("operation", self.operations, OPERATIONS),
+                    ("parameter set", self.parameter_sets or (), PARAMETER_SET_NAMES))
+        return [f"{kind} {name!r}" for kind, names, known in declared for name in sorted(set(names) - set(known))]
+
+    def difference(self, other: Capabilities) -> str:
+        """What changed from self to other, field by field (for a restart that declares something else)."""
+        changes = [f"name {self.name!r} -> {other.name!r}"] if self.name != other.name else []
+        for field_name, before, after in (("profiles", self.profiles, other.profiles),
+                                          ("parameterSets", self.parameter_sets, other.parameter_sets),
+                                          ("operations", self.operations, other.operations)):
+            if before == after:
+                continue
+            if before is None or after is None:
+                changes.append(f"{field_name} {_names(before)} -> {_names(after)}")
+                continue
+            lost, gained = sorted(before - after), sorted(after - before)
+            changes.append(f"{field_name}" + (f" lost {', '.join(map(repr, lost))}" if lost else "")
+                           + (";" if lost and gained else "") + (f" gained {', '.join(map(repr, gained))}" if gained else ""))
+        return "; ".join(changes) or "no field changed"
+
     def as_json(self) -> Json:
         return {"name": self.name, "profiles": sorted(self.profiles),
                 "parameterSets": ALL_PARAMETER_SETS if self.parameter_sets is None else sorted(self.parameter_sets),
                 "operations": sorted(self.operations)}
+
+
+def _names(names: frozenset[str] | None) -> str:
+    return repr(ALL_PARAMETER_SETS) if names is None else "[" + ", ".join(map(repr, sorted(names))) + "]"
 
 
 def capabilities_request() -> Json:
@@ -133,7 +160,10 @@ def parse_answer(message: object, *, expected_id: int | None) -> Answer:
         if message.get("type") != "response":
             raise ImplementationFault(f"answer has type {message.get('type')!r}, expected 'response'")
         got_id = message.get("id")
-        if type(got_id) is not int or got_id != expected_id:
+        if type(got_id) is not int:
+            raise ImplementationFault(f"answer id must be a JSON integer, got {_preview(got_id)} "
+                                      f"({json_type(got_id)}); the oldest unanswered request is id {expected_id}")
+        if got_id != expected_id:
             raise ImplementationFault(
                 f"answer carries id {_preview(got_id)} but the oldest unanswered request is id {expected_id} "
                 "(answers must come one per request, in request order)")
@@ -150,21 +180,30 @@ def parse_answer(message: object, *, expected_id: int | None) -> Answer:
     return Answer(error=error)
 
 
-def _no_constants(name: str) -> object:
-    # NaN and Infinity are not JSON; the contract spells them as the strings "NaN", "Infinity".
-    raise ValueError(f"bare {name} is not JSON")
-
-
 def parse_line(line: str) -> object:
     """One line of stdout as strict JSON; anything else is garbage on the protocol channel."""
     try:
-        return json.loads(line, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:
+        return strict_json(line)
+    except AmbiguousJson as exc:
+        raise ImplementationFault(f"wrote ambiguous JSON ({exc}): {_preview(line.rstrip())}") from None
+    except ValueError as exc:
         raise ImplementationFault(f"wrote a line that is not JSON ({exc}): {_preview(line.rstrip())}") from None
 
 
+def json_type(value: object) -> str:
+    """The JSON type of a value, for messages about the wrong one: "a string", "null", ..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {type(None): "null", int: "an integer", float: "a float", str: "a string", list: "a list",
+             dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def _preview(value: object, limit: int = 120) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
     return repr(text[:limit] + ("..." if len(text) > limit else "")) if isinstance(value, str) else (
         text[:limit] + ("..." if len(text) > limit else ""))
 

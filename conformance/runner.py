@@ -31,6 +31,7 @@ from .protocol import Answer, Capabilities, ImplementationFault
 PASS, FAIL, SKIP, ERROR = "pass", "fail", "skip", "error"
 VERDICTS = (PASS, FAIL, ERROR, SKIP)
 ACCEPT, REJECT = "accept", "reject"
+NOT_RUN = "not run: "  # the reason of an error verdict for a test that was never sent
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class ImplementationReport:
     seconds: float = 0.0
     problem: str | None = None
     restarts: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def count(self, verdict: str) -> int:
         return sum(1 for r in self.results if r.verdict == verdict)
@@ -166,18 +168,24 @@ Progress = Callable[[int], None]
 
 def run(session: Session, cases: Iterable[Case], options: Options = Options(),
         progress: Progress = lambda done: None) -> ImplementationReport:
-    """Start the session, run every case it declares, report the rest as skipped."""
+    """Start the session, run every case it declares, report the rest as skipped.
+
+    A fault of the runner itself ends the run with the results so far and the
+    rest as error, so the reports can still be written.
+    """
     started = time.monotonic()
     cases = list(cases)
     try:
         capabilities = session.start()
     except ImplementationFault as fault:
         report = ImplementationReport(session.label, None, problem=f"handshake failed: {fault}")
-        report.results = [TestResult(c, ERROR, f"not run: handshake failed: {fault}") for c in cases]
+        report.results = [TestResult(c, ERROR, f"{NOT_RUN}handshake failed: {fault}") for c in cases]
         progress(len(cases))
         session.close()
         return report
     report = ImplementationReport(session.label, capabilities)
+    if unknown := capabilities.unknown_names():
+        report.notes.append(f"declares names this runner does not know (ignored): {', '.join(unknown)}")
     runnable: list[Job] = []
     settled: dict[int, TestResult] = {}
     for position, case in enumerate(cases):
@@ -187,16 +195,32 @@ def run(session: Session, cases: Iterable[Case], options: Options = Options(),
             settled[position] = TestResult(case, SKIP, missing)
         else:
             runnable.append(Job(case, expectation(case, options.allowed_flags)))
+    if cases and not runnable and len(settled) == sum(r.verdict == SKIP for r in settled.values()):
+        report.problem = nothing_to_run(capabilities, [r.reason for r in settled.values()])
     progress(len(settled))
     positions = {id(case): k for k, case in enumerate(cases)}
     try:
         for result in _drive(session, runnable, options, report, progress):
             settled[positions[id(result.case)]] = result
+    except Exception as exc:  # a runner bug: keep what was judged, say so, let the reports be written
+        report.problem = f"runner error, run stopped: {type(exc).__name__}: {exc}"
     finally:
         session.close()
-    report.results = [settled[k] for k in range(len(cases))]
+    report.results = [settled.get(k) or TestResult(case, ERROR, f"{NOT_RUN}{report.problem}")
+                      for k, case in enumerate(cases)]
     report.seconds = time.monotonic() - started
     return report
+
+
+def nothing_to_run(capabilities: Capabilities, skip_reasons: list[str]) -> str:
+    """Why no selected test could run: what was declared, what the selection needs."""
+    if not capabilities.profiles or not capabilities.operations:
+        empty = " and ".join(f"no {what}" for what, names in (("profile", capabilities.profiles),
+                                                              ("operation", capabilities.operations)) if not names)
+        return f"nothing to run: the implementation declares {empty}"
+    common = collections.Counter(skip_reasons).most_common(3)
+    reasons = "; ".join(f"{n} tests: {reason}" for reason, n in common)
+    return f"nothing to run: none of the {len(skip_reasons)} selected tests is within the declared capabilities ({reasons})"
 
 
 def _drive(session: Session, jobs: list[Job], options: Options, report: ImplementationReport,
@@ -221,7 +245,7 @@ def _drive(session: Session, jobs: list[Job], options: Options, report: Implemen
             reason = _restart(session, options, report)
             if reason is not None:
                 for left in todo:
-                    yield TestResult(left.case, ERROR, f"not run: {reason}")
+                    yield TestResult(left.case, ERROR, f"{NOT_RUN}{reason}")
                 progress(len(todo))
                 return
             continue

@@ -26,17 +26,20 @@ from mpksa.aggpkgen import check_pk_s
 from mpksa.chelgen import check_challenge
 from mpksa.errors import (
     AeadError,
-    ParameterError,
+    DegenerateElementError,
     DimensionMismatchError,
     DuplicateClientError,
+    ExponentRangeError,
     LInputError,
     MalformedInputError,
+    ParameterError,
+    ProofError,
     QuantizationRangeError,
     TooFewClientsError,
     show,
 )
-from mpksa.messages import Aggregate, Ciphertext
-from mpksa.params import V1Params
+from mpksa.messages import Aggregate, Ciphertext, Proof, Statement
+from mpksa.params import PROOF_CHALLENGE_BITS, V1Params, proof_nonce_bits, proof_response_bound
 from mpksa.randomness import SYSTEM_RANDOM, RandomSource, exponent
 from mpksa.validate import check_carrier_only, check_exponent, check_group_element, check_power_base
 
@@ -310,3 +313,59 @@ class FastV1:
         if x % n != 1:
             raise LInputError(f"L input {show(x)} of segment {j} must be 1 mod n, but is {show(x % n)} mod n")
         return (x - 1) // n
+
+    # --- the hardening (spec 5.13, 5.14) ----------------------------------------------------------
+
+    def check_element(self, x: int, name: str) -> int:
+        """A received beta, pk_S or R_j: a unit whose residue mod n is not 0, 1 or n - 1 (E8)."""
+        self.check_unit(x, name)
+        residue = x % self.n
+        if residue <= 1 or residue == self.n - 1:
+            raise DegenerateElementError(f"{name} = {show(x)} is {show(int(residue))} mod n, an element of +-<1 + n>")
+        return x
+
+    def _context(self, statement: Statement) -> bytes:
+        """Spec 5.14: kind and parameter-set name (2-byte length, ASCII), round (8 bytes), client id,
+        index, |S| and the sorted ids of S (4 bytes each)."""
+        kinds = ("key", "server key", "g^r2")
+        if statement.kind not in kinds:
+            raise MalformedInputError(f"statement kind {show(statement.kind)} must be one of {', '.join(kinds)}")
+        ids = sorted(statement.online)
+        if len(ids) != len(set(ids)):
+            raise MalformedInputError(f"the set S of a statement repeats an id: {ids}")
+        out = bytearray()
+        for text in (statement.kind.encode("ascii"), self.params.name.encode("ascii")):
+            out += len(text).to_bytes(2, "big") + text
+        out += statement.round_id.to_bytes(8, "big")
+        for field in (statement.client_id, statement.index, len(ids), *ids):
+            out += field.to_bytes(4, "big")
+        return bytes(out)
+
+    def _challenge(self, context: bytes, y: int, t: int) -> int:
+        """c: 16 bytes of SHAKE-256 over the 2-byte-length-prefixed label, then the length-prefixed context,
+        g, y and t as big-endian integers of n^2's byte length."""
+        label, size = b"MPKSA proof of knowledge", (self.params.n2.bit_length() + 7) // 8
+        data = len(label).to_bytes(2, "big") + label + len(context).to_bytes(2, "big") + context
+        data += b"".join(int(v).to_bytes(size, "big") for v in (self.params.g, y, t))
+        return int.from_bytes(hashlib.shake_256(data).digest(PROOF_CHALLENGE_BITS // 8), "big")
+
+    def prove(self, statement: Statement, x: int, k: int) -> tuple[int, Proof]:
+        """y = g^x and the proof (c, z = k + c*x) with the nonce k in [1, 2^{|x| + 256}); both powers
+        with secret exponents in constant time."""
+        check_exponent(self.params, x, "x")
+        if not 0 < k < 1 << proof_nonce_bits(self.params):
+            raise ExponentRangeError(f"k must lie in [1, 2^{proof_nonce_bits(self.params)})")
+        context = self._context(statement)
+        y = int(gmpy2.powmod_sec(self.params.g, x, self.n2))
+        c = self._challenge(context, y, int(gmpy2.powmod_sec(self.params.g, k, self.n2)))
+        return y, Proof(c, k + c * x)
+
+    def check_proof(self, statement: Statement, y: int, proof: Proof) -> None:
+        """Accept (c, z) for y: 0 <= z < 2^{|x| + 257}, and hashing t = g^z * y^{-c} gives c back."""
+        self.check_unit(y, "element")
+        context = self._context(statement)
+        if not 0 <= proof.c < 1 << PROOF_CHALLENGE_BITS or not 0 <= proof.z < proof_response_bound(self.params):
+            raise ProofError("the proof's c or z is out of range")
+        t = gmpy2.powmod(self.params.g, proof.z, self.n2) * gmpy2.powmod(y, -proof.c, self.n2) % self.n2
+        if self._challenge(context, y, int(t)) != proof.c:
+            raise ProofError(f"the proof of knowledge for {show(y)} does not verify ({statement.kind})")

@@ -187,11 +187,31 @@ def _recover(ctx: Context, inp: Json) -> Json:
     return {"values": values}
 
 
+def _prove(ctx: Context, inp: Json) -> Json:
+    statement = ctx.codec.statement_in(inp.get("statement"), "statement")
+    x, k = ctx.codec.exponent_in(inp.get("x"), "x"), ctx.codec.nonce_in(inp.get("k"), "k")
+    y, proof = ctx.fast.prove(statement, x, k)
+    return {"element": ctx.codec.element(y), "proof": ctx.codec.proof(proof)}
+
+
+def _check_proof(ctx: Context, inp: Json) -> Json:
+    statement = ctx.codec.statement_in(inp.get("statement"), "statement")
+    y, proof = ctx.codec.element_in(inp.get("element"), "element"), ctx.codec.proof_in(inp.get("proof"), "proof")
+    ctx.fast.check_proof(statement, y, proof)
+    return {}
+
+
+def _check_element(ctx: Context, inp: Json) -> Json:
+    ctx.fast.check_element(ctx.codec.element_in(inp.get("element"), "element"), "element")
+    return {}
+
+
 OPERATIONS = {
     "SysGen": _sys_gen, "KeyGen": _key_gen, "AggPKGen": _agg_pk_gen, "CheckPkS": _check_pk_s,
     "SE": _se, "DSE": _dse, "Quantize": _quantize, "Encode": _encode, "Enc": _enc,
     "ChelGen": _chel_gen, "CheckChallenge": _check_challenge, "ResGen": _res_gen, "Agg": _agg,
     "Dec": _dec, "Decode": _decode, "Recover": _recover,
+    "Prove": _prove, "CheckProof": _check_proof, "CheckElement": _check_element,
 }
 
 

@@ -1,4 +1,7 @@
-// MPKSA profile `v1` in JavaScript, written from the specification (spec/ chapters 3 to 6) alone.
+// MPKSA profile `v1` in JavaScript, written from the specification (spec/ chapters 3 to 6) alone,
+// with the group arithmetic and the operations that profile `v2` shares (spec 10.1); `v2` runs the
+// same ChelGen, CheckChallenge, ResGen, Agg, AggPKGen, CheckPkS, SE and DSE with the extra checks
+// of spec 10.5 (`checkPowerBase`, `checkCarrierOnly`), and adds its own in mpksa_v2.mjs.
 //
 // Every integer is a BigInt; hashing and AES-256-GCM come from node:crypto. No dependencies.
 // Each function names the chapter and section of the spec it implements. Errors are MpksaError
@@ -26,7 +29,14 @@ export const CODES = Object.freeze({
   singleClientAbort: "single-client-abort",
   aggregateKeyMismatch: "aggregate-key-mismatch",
   challengeMismatch: "challenge-mismatch",
+  degenerateElement: "degenerate-element",
+  proofInvalid: "proof-invalid",
   aeadFailure: "aead-failure",
+  // profile v2 (spec 10.8)
+  degenerateElement: "degenerate-element",
+  carrierDecryptionFailed: "carrier-decryption-failed",
+  maskSumOutOfRange: "mask-sum-out-of-range",
+  exponentReused: "exponent-reused",
 });
 
 /** A typed failure: `code` is one of the stable codes of spec 6.7, `message` is for people. */
@@ -466,6 +476,27 @@ export function checkUnit(x, n, modulus, name) {
 /** An element of the group of g, or a first ciphertext component: both mod n^2 in `v1`. */
 export const checkElement = (params, x, name) => checkUnit(x, params.n, params.n2, name);
 
+/**
+ * Spec 10.5: an element raised to a secret power (beta, pk_S, a challenge R by a client; pk_i by the
+ * server). An element check in every profile; in `v2` also not 1 or n - 1 mod n, since a secret
+ * power of such an element reveals the exponent (degenerate-element).
+ */
+export function checkPowerBase(params, x, name) {
+  checkElement(params, x, name);
+  if (params.profile === "v2") {
+    const residue = x % params.n;
+    if (residue === 1n || residue === params.n - 1n) {
+      fail(CODES.degenerateElement, `${name} = ${show(x)} is ${residue === 1n ? "1" : "n - 1"} mod n: a secret power of it would reveal the exponent`);
+    }
+  }
+  return x;
+}
+
+/** Spec 10.5: in `v2`, second components, challenges and responses exist for the carrier only. */
+export function checkCarrierOnly(params, items, name) {
+  if (params.profile === "v2") checkLength(items, 1, `${name} (v2: the carrier only)`);
+}
+
 /** A secret exponent given as input lies in [1, bound); the message never shows the value (spec 5.4). */
 export function checkExponent(params, x, name) {
   if (!(x > 0n && x < params.exponentBound)) fail(CODES.exponentOutOfRange, `${name} must lie in [1, 2^${params.exponentBound.toString(2).length - 1})`);
@@ -526,9 +557,9 @@ export function aggPkGen(params, publicKeys) {
     const ids = [...repeated].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     fail(CODES.duplicateClientId, `client ids [${ids.join(", ")}] appear more than once in S`);
   }
-  if (publicKeys.length < 2) fail(CODES.tooFewClients, `|S| = ${publicKeys.length}; the v1 profile needs |S| >= 2`);
+  if (publicKeys.length < 2) fail(CODES.tooFewClients, `|S| = ${publicKeys.length}; the ${params.profile} profile needs |S| >= 2`);
   let pkS = 1n;
-  for (const [id, pk] of publicKeys) pkS = (pkS * checkElement(params, pk, `pk_${id}`)) % params.n2;
+  for (const [id, pk] of publicKeys) pkS = (pkS * checkPowerBase(params, pk, `pk_${id}`)) % params.n2;
   return pkS;
 }
 
@@ -538,7 +569,7 @@ export function aggPkGen(params, publicKeys) {
  * them, pk_S their product.
  */
 export function checkPkS(params, pkS, pkI, announced = null) {
-  checkElement(params, pkS, "pk_S");
+  checkPowerBase(params, pkS, "pk_S");
   if (pkS === pkI) fail(CODES.singleClientAbort, `pk_S = ${show(pkS)} equals the client's own pk_i: it is alone in S`);
   if (announced === null) return;
   if (new Set(announced).size !== announced.length) {
@@ -564,7 +595,7 @@ export function associatedData(params, roundId, clientId) {
 
 /** Spec 5.6, SE: W_i* = nonce || AES-256-GCM_{key_i}(nonce, W, AD) || tag, key_i = H(pk_i^alpha). */
 export function se(params, pkI, alpha, model, roundId, clientId, nonce) {
-  checkElement(params, pkI, `pk_${clientId}`);
+  checkPowerBase(params, pkI, `pk_${clientId}`);
   checkExponent(params, alpha, "alpha");
   const key = symmetricKey(params, modPow(pkI, alpha, params.n2));
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
@@ -576,7 +607,7 @@ export function se(params, pkI, alpha, model, roundId, clientId, nonce) {
 /** Spec 5.6, DSE: W = AES-256-GCM^{-1}_{H(beta^{sk_i})}(W_i*, AD); refuses any tampering. */
 export function dse(params, beta, sk, sealed, roundId, clientId) {
   if (sealed.length < NONCE_BYTES + TAG_BYTES) fail(CODES.malformedInput, `W_i* must be at least ${NONCE_BYTES + TAG_BYTES} bytes`);
-  checkElement(params, beta, "beta");
+  checkPowerBase(params, beta, "beta");
   checkExponent(params, sk, "sk_i");
   const key = symmetricKey(params, modPow(beta, sk, params.n2));
   const nonce = sealed.subarray(0, NONCE_BYTES);
@@ -597,10 +628,17 @@ export function dse(params, beta, sk, sealed, roundId, clientId) {
  * E_j1 = (1 + m_j n) beta^{r_j1} mod n^2 and E_j2 = (g^{r_j2}, g^{r_j1} pk_S^{r_j2}) mod n^2.
  */
 export function encV1(params, beta, pkS, messages, draws) {
+  const replay = new Replay(draws, "r1/r2");
+  const ciphertext = encryptSegments(params, beta, pkS, messages, replay);
+  replay.finish();
+  return ciphertext;
+}
+
+/** Spec 5.7: the `v1` segments of `messages`, drawing r_j1 then r_j2 per segment from `replay`. */
+export function encryptSegments(params, beta, pkS, messages, replay) {
   const { n, n2, g, exponentBound } = params;
   checkElement(params, beta, "beta");
   checkElement(params, pkS, "pk_S");
-  const replay = new Replay(draws, "r1/r2");
   const e1 = [];
   const e2 = [];
   messages.forEach((m, j) => {
@@ -610,14 +648,14 @@ export function encV1(params, beta, pkS, messages, draws) {
     e1.push(((1n + m * n) * modPow(beta, r1, n2)) % n2);
     e2.push([modPow(g, r2, n2), (modPow(g, r1, n2) * modPow(pkS, r2, n2)) % n2]);
   });
-  replay.finish();
   return { e1, e2 };
 }
 
-/** Spec 5.8, ChelGen: R_j = prod_i g^{r_ij2} mod n^2, one per segment. */
+/** Spec 5.8, ChelGen: R_j = prod_i g^{r_ij2} mod n^2, one per segment (`v2`: one, the carrier's). */
 export function chelGen(params, ciphertexts) {
   if (ciphertexts.length === 0) fail(CODES.tooFewClients, "there are no ciphertexts to challenge: |S| = 0");
   const u = ciphertexts[0].e2.length;
+  checkCarrierOnly(params, ciphertexts[0].e2, "E_2 of ciphertext 0");
   const challenge = [];
   for (let j = 0; j < u; j++) {
     let r = 1n;
@@ -632,6 +670,7 @@ export function chelGen(params, ciphertexts) {
 
 /** Spec 5.8, hardening against E4: R_j is the product of the announced g^{r_kj2}, own included. */
 export function checkChallenge(params, challenge, announced, own) {
+  checkCarrierOnly(params, challenge, "R");
   checkLength(own, challenge.length, "own g^r2");
   announced.forEach((row, k) => checkLength(row, challenge.length, `announced g^r2[${k}]`));
   challenge.forEach((r, j) => {
@@ -645,10 +684,11 @@ export function checkChallenge(params, challenge, announced, own) {
   });
 }
 
-/** Spec 5.9, ResGen: T_ij = R_j^{sk_i} mod n^2, every R_j checked first. */
+/** Spec 5.9, ResGen: T_ij = R_j^{sk_i} mod n^2, every R_j checked first (`v2`: R_0 only, 10.5). */
 export function resGen(params, challenge, sk) {
   checkExponent(params, sk, "sk_i");
-  return challenge.map((r, j) => modPow(checkElement(params, r, `R_${j}`), sk, params.n2));
+  checkCarrierOnly(params, challenge, "R");
+  return challenge.map((r, j) => modPow(checkPowerBase(params, r, `R_${j}`), sk, params.n2));
 }
 
 /** Spec 5.10, Agg: E_Agg,j = prod_i E_ij1; d_j = prod_i E_ij2[1]; T_j = prod_i T_ij (mod n^2). */
@@ -657,6 +697,7 @@ export function agg(params, ciphertexts, responses) {
   checkLength(responses, ciphertexts.length, "responses");
   const u = ciphertexts[0].e1.length;
   const w = ciphertexts[0].e2.length;
+  checkCarrierOnly(params, ciphertexts[0].e2, "E_2 of ciphertext 0");
   const eAgg = new Array(u).fill(1n);
   const d = new Array(w).fill(1n);
   const t = new Array(w).fill(1n);
@@ -705,4 +746,65 @@ export function decV1(params, alphas, aggregate) {
     const unmask = modPow((aggregate.t[j] * modInverse(aggregate.d[j], n2)) % n2, alpha, n2);
     return lFunction((e * unmask) % n2, n);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hardening (spec 5.4 and 5.14)
+
+/** Spec 5.4, hardening against E8: a beta, pk_S or R_j whose residue mod n is 0, 1 or n - 1 is refused. */
+export function checkNondegenerate(params, x, name) {
+  checkElement(params, x, name);
+  const residue = x % params.n;
+  if (residue === 0n || residue === 1n || residue === params.n - 1n) {
+    fail(CODES.degenerateElement, `${name} = ${show(x)} is ${show(residue)} mod n: an element of +-<1 + n> is refused`);
+  }
+  return x;
+}
+
+export const PROOF_CHALLENGE_BITS = 128n;
+export const STATEMENT_KINDS = Object.freeze(["key", "server key", "g^r2"]);
+
+/** Spec 5.14: the nonce k lies in [1, 2^(l + 256)); the response z in [0, 2^(l + 257)). */
+export const proofNonceBits = (params) => BigInt(params.exponentBits) + 256n;
+export const proofResponseBound = (params) => 1n << (proofNonceBits(params) + 1n);
+
+const lengthPrefixed = (bytes) => Buffer.concat([i2osp(BigInt(bytes.length), 2), bytes]);
+
+/** Spec 5.14, the statement's context: kind, name, round (8 bytes), client id, index, |S|, sorted S. */
+export function statementContext(params, statement) {
+  if (!STATEMENT_KINDS.includes(statement.kind)) {
+    fail(CODES.malformedInput, `statement kind ${JSON.stringify(statement.kind)} must be one of ${STATEMENT_KINDS.join(", ")}`);
+  }
+  const online = [...statement.online].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (online.some((id, j) => j > 0 && id === online[j - 1])) fail(CODES.malformedInput, "the set S of a statement repeats an id");
+  return Buffer.concat([
+    lengthPrefixed(Buffer.from(statement.kind, "ascii")), lengthPrefixed(Buffer.from(params.name, "ascii")),
+    i2osp(statement.round, 8), i2osp(statement.clientId, 4), i2osp(statement.index, 4),
+    i2osp(BigInt(online.length), 4), ...online.map((id) => i2osp(id, 4)),
+  ]);
+}
+
+/** Spec 5.14: c = SHAKE-256("MPKSA proof of knowledge", |context| || context || g || y || t), 16 bytes. */
+function proofChallenge(params, context, y, t) {
+  const size = Math.ceil(bitLength(params.n2) / 8);
+  const data = Buffer.concat([lengthPrefixed(context), ...[params.g, y, t].map((v) => i2osp(v, size))]);
+  return os2ip(shake(Buffer.from("MPKSA proof of knowledge"), data, Number(PROOF_CHALLENGE_BITS) / 8));
+}
+
+/** Spec 5.14, Prove: y = g^x and (c, z = k + c*x) for the nonce k. */
+export function prove(params, statement, x, k) {
+  checkExponent(params, x, "x");
+  const context = statementContext(params, statement);
+  const y = modPow(params.g, x, params.n2);
+  const c = proofChallenge(params, context, y, modPow(params.g, k, params.n2));
+  return { y, c, z: k + c * x };
+}
+
+/** Spec 5.14, CheckProof: z in range, and hashing t = g^z * y^(-c) gives c back. */
+export function checkProof(params, statement, y, { c, z }) {
+  checkElement(params, y, "element");
+  const context = statementContext(params, statement);
+  if (c >= 1n << PROOF_CHALLENGE_BITS || z >= proofResponseBound(params)) fail(CODES.proofInvalid, "the proof's c or z is out of range");
+  const t = (modPow(params.g, z, params.n2) * modPow(modInverse(y, params.n2), c, params.n2)) % params.n2;
+  if (proofChallenge(params, context, y, t) !== c) fail(CODES.proofInvalid, `the proof of knowledge for ${show(y)} does not verify`);
 }

@@ -1,6 +1,7 @@
-// The JSON-lines protocol mpksa-conformance/1 (spec 9.3) around the `v1` operations of wire.mjs.
+// The JSON-lines protocol mpksa-conformance/1 (spec 9.3) around the `v1` and `v2` operations of
+// wire.mjs.
 //
-//   mpksa conformance run --impl 'node javascript/server.mjs' --profile v1
+//   mpksa conformance run --impl 'node javascript/server.mjs' --profile v2
 //
 // One line in, one line out, in request order; stdout carries nothing else, logs go to stderr.
 import { createInterface } from "node:readline";
@@ -13,8 +14,8 @@ export function capabilities() {
   return {
     type: "capabilities",
     protocol: PROTOCOL,
-    name: "mpksa-js-v1 0.1 (javascript)",
-    profiles: ["v1"],
+    name: "mpksa-js 0.2 (javascript)",
+    profiles: ["v1", "v2"],
     parameterSets: "*",
     operations: [...OPERATION_NAMES],
   };

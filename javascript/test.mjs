@@ -1,21 +1,24 @@
-// Self-test of the JavaScript `v1` implementation:  node --test javascript/test.mjs
+// Self-test of the JavaScript `v1` and `v2` implementation:  node --test javascript/test.mjs
 //
-// Expected values come from the specification's text (check values of chapter 3, the worked
-// example of 4.10, the rounding examples of 4.2, the associated-data example of 6.2), from the
-// shipped test vectors (made by the reference, vectors/v1/v1-test-512), and from plaintext sums
-// computed here directly from the drawn inputs; never from this implementation's own outputs.
+// Expected values come from the specification's text (check values of chapter 3 and 10.2, the
+// worked example of 4.10, the rounding examples of 4.2, the associated-data example of 6.2, the
+// base counters of 10.3), from the shipped test vectors (made by the reference,
+// vectors/v1/v1-test-512 and vectors/v2/v2-test-512, with their intermediates), and from plaintext
+// sums computed here directly from the drawn inputs; never from this implementation's own outputs.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as v1 from "./mpksa_v1.mjs";
+import * as v2 from "./mpksa_v2.mjs";
 import { handle, parseJson, toJson } from "./wire.mjs";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const VECTORS = here("../vectors/v1/v1-test-512/");
+const VECTORS_V2 = here("../vectors/v2/v2-test-512/");
 const hex = (x) => x.toString(16);
 
 /** JSON text with sorted keys: compares values, not key order. */
@@ -44,6 +47,119 @@ test("chapter 3 check values: n and g of every v1 set, re-derived from the seed 
   assert.equal(p, 103306558667909329155392874540014670508739073192948955466662690240471838201761n);
   assert.equal(q, 103753333527840076365340526925624914674732159661959991188141639435631067939811n);
   assert.equal(v1.parameterSet("v1-rsa2048-full").exponentBits, 2176);
+});
+
+test("spec 10.2 check values: h_1 and h_2 of both v2 sets; L, l and the rules of 3.6", () => {
+  const table = {
+    "v2-rsa2048": [288, 256, false, [["611d035818a1d02b", "a24af08906d6a339"], ["56630d52bf363b81", "9dd58d5b34742f64"]], 1024],
+    "v2-test-512": [192, 128, true, [["4185706609f765af", "0fad11c9b4134324"], ["858c232c95a32e24", "11582e9d65f5490f"]], 256],
+  };
+  for (const [name, [maskBits, exponentBits, insecure, checks, digits]] of Object.entries(table)) {
+    const params = v2.parameterSet(name);
+    assert.deepEqual([params.profile, params.maskBits, params.exponentBits, params.insecure], ["v2", maskBits, exponentBits, insecure]);
+    const bases = v2.segmentBases(params, 2).map((h) => hex(h).padStart(digits, "0"));
+    assert.deepEqual(bases.map((h) => [h.slice(0, 16), h.slice(-16)]), checks, `${name} h_1, h_2`);
+    v2.verifyParameters(params);
+  }
+  // Chapter 3.1: the v2 sets share n and g with v1-rsa2048-short and v1-test-512.
+  assert.equal(v2.parameterSet("v2-test-512").g, v1.parameterSet("v1-test-512").g);
+  const tooLong = v2.v2Params("toy", v1.parameterSet("v1-test-512").n, v1.parameterSet("v1-test-512").g, 128, 512 - 32, true);
+  assert.throws(() => v2.verifyParameters(tooLong), { code: "invalid-parameters" });
+  const { n, g } = v2.parameterSet("v2-rsa2048");
+  assert.throws(() => v2.verifyParameters(v2.v2Params("short", n, g, 256, 287, false)), { code: "invalid-parameters" });
+  assert.throws(() => v2.deriveSegmentBase(n, 0n), { code: "invalid-parameters" });
+  assert.throws(() => v2.deriveSegmentBase(n, 1n << 32n), { code: "invalid-parameters" });
+});
+
+test("spec 10.3 retry rule on n = 15: the candidates x and counters of the spec's check values", () => {
+  const candidates = (j, count) => Array.from({ length: count }, (_, c) => v2.baseCandidate(15n, j, BigInt(c)));
+  // h_1: c = 0 and c = 9 give square roots of 1 (h = 1), c = 1 .. 8 share a factor with 15, c = 10 is taken.
+  assert.deepEqual(candidates(1n, 11), [11n, 10n, 0n, 5n, 0n, 12n, 3n, 0n, 9n, 1n, 2n]);
+  assert.equal(candidates(2n, 1)[0], 11n);
+  const firstAccepted = (j) => candidates(j, 12).findIndex((x) => v1.gcd(x, 15n) === 1n && v1.modPow(x, 30n, 225n) !== 1n);
+  assert.deepEqual([1n, 2n, 3n, 4n].map(firstAccepted), [10, 1, 2, 9]);
+  for (const j of [1n, 2n, 3n, 4n]) assert.equal(v2.deriveSegmentBase(15n, j), 199n, `h_${j}`);
+  // The spec's warning: skipping the h != 1 test gives 1, skipping the gcd test gives 10^30 = 100.
+  assert.deepEqual([v1.modPow(11n, 30n, 225n), v1.modPow(10n, 30n, 225n)], [1n, 100n]);
+});
+
+test("spec 10.5: degenerate elements are refused in v2 only; v2 answers the carrier's challenge only", () => {
+  const p1 = v1.parameterSet("v1-test-512");
+  const p2 = v2.parameterSet("v2-test-512");
+  const { n, n2 } = p2;
+  for (const x of [1n + n, n2 - 1n, 1n + 5n * n, n - 1n]) {
+    assert.equal(v1.checkPowerBase(p1, x, "x"), x); // v1 is unchanged (spec 10.5)
+    assert.throws(() => v1.checkPowerBase(p2, x, "x"), { code: "degenerate-element" });
+  }
+  assert.throws(() => v1.checkPowerBase(p2, n, "x"), { code: "non-unit" });
+  assert.throws(() => v1.resGen(p2, [1n + n], 5n), { code: "degenerate-element" });
+  assert.throws(() => v1.resGen(p2, [p2.g, p2.g], 5n), { code: "dimension-mismatch" });
+  assert.deepEqual(v1.resGen(p1, [p1.g, p1.g], 5n).length, 2);
+  assert.throws(() => v1.aggPkGen(p2, [[1n, p2.g], [2n, n2 - 1n]]), { code: "degenerate-element" });
+  // CheckPkS with announced keys computes their product with AggPKGen, and so refuses a degenerate one.
+  assert.throws(() => v1.checkPkS(p2, (p2.g * (1n + n)) % n2, p2.g, [p2.g, 1n + n]), { code: "degenerate-element" });
+});
+
+test("spec 10.7: the mask guard refuses a second use of r_i and keeps digests only", () => {
+  const params = v2.parameterSet("v2-test-512");
+  const guard = new v2.MaskGuard(params);
+  const r = (1n << 191n) + 12345n;
+  guard.admit(r);
+  guard.admit(r + 1n);
+  assert.throws(() => guard.admit(r), { code: "exponent-reused" });
+  assert.throws(() => guard.admit(0n), { code: "exponent-out-of-range" });
+  assert.throws(() => guard.admit(params.maskBound), { code: "exponent-out-of-range" });
+  const digest = createHash("sha256").update(Buffer.from(hex(r).padStart(48, "0"), "hex")).digest("hex");
+  assert.ok(guard.used.has(digest));
+  assert.ok(![...guard.used].some((entry) => entry.includes(hex(r))));
+});
+
+test("spec 6.4 and 10.8: v2 params objects, registered and unregistered", () => {
+  const group = parseJson(readFileSync(`${VECTORS_V2}keys.json`, "utf8")).testGroups[0];
+  const keyGen = (params) => handle({ op: "KeyGen", params, inputs: { sk: "00".repeat(15) + "01" } });
+  assert.equal(keyGen(group.params).outputs.pk, hex(v2.parameterSet("v2-test-512").g).padStart(256, "0"));
+  const refused = (change) => keyGen({ ...group.params, ...change }).error?.code;
+  assert.equal(refused({ mask_bits: 128n }), "invalid-parameters"); // not the registered L
+  assert.equal(refused({ profile: "v1" }), "invalid-parameters"); // a v2 name under v1
+  assert.equal(refused({ mask_bits: 192 }), "invalid-parameters"); // a float, not an integer
+  const { mask_bits: _l, ...noMask } = group.params;
+  assert.equal(keyGen(noMask).error?.code, "invalid-parameters");
+  // Unregistered: insecure, and 1 <= mask_bits < |n| - 32 = 480 for this 512-bit n.
+  assert.equal(refused({ name: "toy", mask_bits: 479n }), undefined);
+  assert.equal(refused({ name: "toy", mask_bits: 480n }), "invalid-parameters");
+  assert.equal(refused({ name: "toy", mask_bits: 0n }), "invalid-parameters");
+  assert.equal(refused({ name: "toy", insecure: false }), "invalid-parameters");
+  assert.equal(keyGen({ ...group.params, name: "v1-test-512" }).error?.code, "invalid-parameters");
+});
+
+test("vectors v2/v2-test-512 intermediates: the bases h_j, the masks h_j^r, the mask sum R and the L inputs", () => {
+  const params = v2.parameterSet("v2-test-512");
+  const { n, n2 } = params;
+  const big = (x) => BigInt("0x" + x);
+  let encs = 0;
+  for (const group of parseJson(readFileSync(`${VECTORS_V2}enc.json`, "utf8")).testGroups) {
+    for (const t of group.tests.filter((t) => t.result === "valid")) {
+      const { bases, h_r: masks } = t.intermediates;
+      assert.deepEqual(v2.segmentBases(params, bases.length), bases.map(big), `enc#${t.tcId} bases`);
+      assert.deepEqual(bases.map((h) => v1.modPow(big(h), big(t.inputs.r), n2)), masks.map(big), `enc#${t.tcId} h_r`);
+      encs += 1;
+    }
+  }
+  let decs = 0;
+  for (const group of parseJson(readFileSync(`${VECTORS_V2}dec.json`, "utf8")).testGroups) {
+    for (const t of group.tests.filter((t) => t.result === "valid")) {
+      const [alpha] = t.inputs.alphas.map(big);
+      const [eCarrier, ...eData] = t.inputs.e_agg.map(big);
+      const [maskSum] = v1.decV1(params, [alpha], { eAgg: [eCarrier], d: t.inputs.d.map(big), t: t.inputs.t.map(big) });
+      assert.equal(maskSum, big(t.intermediates.mask_sum), `dec#${t.tcId} mask_sum`);
+      const bases = v2.segmentBases(params, eData.length);
+      const lInputs = eData.map((e, j) => (e * v1.modPow(v1.modInverse(bases[j], n2), maskSum, n2)) % n2);
+      assert.deepEqual(lInputs, t.intermediates.l_input.slice(1).map(big), `dec#${t.tcId} l_input`);
+      assert.ok(lInputs.every((x) => x % n === 1n));
+      decs += 1;
+    }
+  }
+  assert.deepEqual([encs, decs], [6, 3]);
 });
 
 test("spec 4.2: round half to even, with f = 2", () => {
@@ -128,8 +244,8 @@ test("JSON: integers stay exact BigInts, floats stay doubles, __proto__ is an or
 });
 
 /** Every test of one vector file through handle(): exact outputs, or the recorded error code. */
-function checkVectorFile(family) {
-  const file = parseJson(readFileSync(`${VECTORS}${family}.json`, "utf8"));
+function checkVectorFile(directory, family) {
+  const file = parseJson(readFileSync(`${directory}${family}.json`, "utf8"));
   let count = 0;
   for (const group of file.testGroups) {
     for (const t of group.tests) {
@@ -150,20 +266,37 @@ function checkVectorFile(family) {
   assert.equal(count, Number(file.numberOfTests));
 }
 
-for (const family of ["keys", "se", "encoding", "enc", "challenge", "agg", "dec", "errata", "transcripts"]) {
-  test(`vectors v1/v1-test-512/${family}.json`, () => checkVectorFile(family));
+const FAMILIES = ["keys", "se", "encoding", "enc", "challenge", "agg", "dec", "proofs", "errata", "transcripts"];
+for (const family of FAMILIES) {
+  test(`vectors v1/v1-test-512/${family}.json`, () => checkVectorFile(VECTORS, family));
+  test(`vectors v2/v2-test-512/${family}.json`, () => checkVectorFile(VECTORS_V2, family));
 }
 
-test("a whole round through the wire operations decrypts the plaintext sum (v1-test-512)", () => {
-  const paramsJson = { name: "v1-test-512", profile: "v1", n: hex(v1.parameterSet("v1-test-512").n),
-                       g: hex(v1.parameterSet("v1-test-512").g), exponent_bits: 128n, insecure: true };
+/** The params object of a registered set, as the wire carries it (spec 6.4, 10.8). */
+function paramsJson(params) {
+  const json = { name: params.name, profile: params.profile, n: hex(params.n), g: hex(params.g),
+                 exponent_bits: BigInt(params.exponentBits), insecure: params.insecure };
+  return params.profile === "v2" ? { ...json, mask_bits: BigInt(params.maskBits) } : json;
+}
+
+/** A uniform value of `bits` bits as fixed-length hex, never 0 (an exponent or a mask exponent). */
+const drawHex = (bits) => randomBytes(bits / 8).toString("hex").replace(/^0+$/, (zeros) => zeros.slice(1) + "1");
+
+/**
+ * One round of three clients through the wire operations (spec 5.12; 10.4 and 10.6 for `v2`), with
+ * the hardening checks; returns the decoded sums, the plaintext sums computed here from the drawn
+ * grid values, and what the round sent, for the abort checks of the callers.
+ */
+function wireRound(params) {
+  const json = paramsJson(params);
   const encoding = { frac_bits: 16n, clip: 1.0, weight_max: 8n, max_clients: 10n };
+  const request = (op, inputs) => handle({ op, profile: params.profile, params: json, encoding, inputs });
   const call = (op, inputs) => {
-    const answer = handle({ op, profile: "v1", params: paramsJson, encoding, inputs });
+    const answer = request(op, inputs);
     assert.equal(answer.error, undefined, `${op}: ${answer.error?.message}`);
     return answer.outputs;
   };
-  const exponent = () => randomBytes(16).toString("hex").replace(/^0{32}$/, "0".repeat(31) + "1");
+  const exponent = () => drawHex(params.exponentBits);
   const dim = 60; // 61 slots: three segments of k = 24
   const clients = [11n, 22n, 33n];
   const [alpha] = [exponent()];
@@ -189,9 +322,12 @@ test("a whole round through the wire operations decrypts the plaintext sum (v1-t
     expectedWeights += weight;
     const { segments } = call("Encode", { quantized, weight });
     assert.equal(segments.length, 3);
-    const r1 = segments.map(exponent);
-    const r2 = segments.map(exponent);
-    return { sk, ciphertext: call("Enc", { betas, segments, r1, r2, pk_s: pkS }).ciphertext };
+    // v1: a pair (r1, r2) per segment; v2: one mask exponent r and one carrier pair (spec 10.4).
+    const draws = params.profile === "v2"
+      ? { r: drawHex(params.maskBits), r1: [exponent()], r2: [exponent()] }
+      : { r1: segments.map(exponent), r2: segments.map(exponent) };
+    const { ciphertext } = call("Enc", { betas, segments, ...draws, pk_s: pkS });
+    return { sk, ciphertext };
   });
   const { challenge } = call("ChelGen", { ciphertexts: uploads.map((u) => u.ciphertext) });
   const announced = uploads.map((u) => u.ciphertext.e2.map(([a]) => a));
@@ -200,14 +336,40 @@ test("a whole round through the wire operations decrypts the plaintext sum (v1-t
     return call("ResGen", { challenge, sk }).response;
   });
   const aggregate = call("Agg", { ciphertexts: uploads.map((u) => u.ciphertext), responses });
-  const { sums } = call("Dec", { alphas: [alpha], ...aggregate });
+  const size = params.profile === "v2" ? { clients: BigInt(clients.length) } : {};
+  const { sums } = call("Dec", { alphas: [alpha], ...aggregate, ...size });
   const decoded = call("Decode", { sums, clients: BigInt(clients.length), dim: BigInt(dim) });
-  assert.deepEqual(decoded.weighted_sums, expected);
-  assert.equal(decoded.weight_sum, expectedWeights);
+  return { decoded, expected, expectedWeights, request, alpha, uploads, responses, aggregate, challenge };
+}
+
+test("a whole v1 round through the wire operations decrypts the plaintext sum (v1-test-512)", () => {
+  const round = wireRound(v1.parameterSet("v1-test-512"));
+  assert.deepEqual(round.decoded.weighted_sums, round.expected);
+  assert.equal(round.decoded.weight_sum, round.expectedWeights);
   // Dropping one response is refused (spec 5.12: the round must abort), never a wrong sum.
-  const short = handle({ op: "Agg", profile: "v1", params: paramsJson, encoding,
-                         inputs: { ciphertexts: uploads.map((u) => u.ciphertext), responses: responses.slice(1) } });
+  const short = round.request("Agg", { ciphertexts: round.uploads.map((u) => u.ciphertext), responses: round.responses.slice(1) });
   assert.equal(short.error.code, "dimension-mismatch");
+});
+
+test("a whole v2 round decrypts the plaintext sum; an aborted or tampered one never gives a sum (v2-test-512)", () => {
+  const params = v2.parameterSet("v2-test-512");
+  const round = wireRound(params);
+  assert.deepEqual(round.decoded.weighted_sums, round.expected);
+  assert.equal(round.decoded.weight_sum, round.expectedWeights);
+  // Spec 10.4: u + 1 first components (carrier first) and one e2 pair; one challenge, one response.
+  for (const { ciphertext } of round.uploads) assert.deepEqual([ciphertext.e1.length, ciphertext.e2.length], [4, 1]);
+  assert.equal(round.challenge.length, 1);
+  const dec = (aggregate, clients) => round.request("Dec", { alphas: [round.alpha], ...aggregate, clients }).error?.code;
+  // Spec 10.7 and 8.4: the server drops a client that left after upload; its carrier is missing.
+  const two = round.request("Agg", { ciphertexts: round.uploads.slice(1).map((u) => u.ciphertext), responses: round.responses.slice(1) });
+  assert.equal(dec({ ...two.outputs, t: round.aggregate.t }, 2n), "carrier-decryption-failed");
+  // Spec 10.6: |S| >= 2 after the carrier, then the range of R against the |S| it is told.
+  assert.equal(dec(round.aggregate, 1n), "too-few-clients");
+  assert.equal(dec(round.aggregate, 0n), "malformed-input");
+  // One segment swapped for another client's: R is right, that segment's L input is not 1 mod n.
+  const swapped = { ...round.aggregate, e_agg: [...round.aggregate.e_agg] };
+  [swapped.e_agg[1], swapped.e_agg[2]] = [swapped.e_agg[2], swapped.e_agg[1]];
+  assert.equal(dec(swapped, 3n), "l-input-not-one-mod-n");
 });
 
 test("server.mjs speaks mpksa-conformance/1: handshake, answers in order, faults with id null", async () => {
@@ -220,8 +382,8 @@ test("server.mjs speaks mpksa-conformance/1: handshake, answers in order, faults
   child.stdin.write('{"type": "capabilities", "protocol": "mpksa-conformance/1"}\n');
   const caps = await next();
   assert.equal(caps.protocol, "mpksa-conformance/1");
-  assert.deepEqual(caps.profiles, ["v1"]);
-  assert.equal(caps.operations.length, 16);
+  assert.deepEqual(caps.profiles, ["v1", "v2"]);
+  assert.equal(caps.operations.length, 19); // Algorithm 1 and Recover (16), and the hardening's 3
   const request = (id, inputs) => JSON.stringify({ type: "request", id, op: "KeyGen", profile: "v1", params: group.params,
                                                    encoding: group.encoding, inputs }) + "\n";
   child.stdin.write(request(1, { sk: "00".repeat(15) + "01" }) + "\n" + request(2, { sk: "00".repeat(16) }) + "not json\n");

@@ -1,6 +1,7 @@
-// The wire contract of spec chapter 6 for profile `v1`: exact JSON, fixed-length hex, and one
-// handler per operation that reads and checks its inputs in the order spec 6.6 fixes.
+// The wire contract of spec chapter 6 for profiles `v1` and `v2` (10.8): exact JSON, fixed-length
+// hex, and one handler per operation that reads and checks its inputs in the order spec 6.6 fixes.
 import * as v1 from "./mpksa_v1.mjs";
+import * as v2 from "./mpksa_v2.mjs";
 
 const { CODES, MpksaError } = v1;
 const fail = (code, message) => {
@@ -174,7 +175,7 @@ function floatFromJson(value, name) {
   return fail(CODES.malformedInput, `${name} = ${shown(value)} must be a number, 'NaN', 'Infinity' or '-Infinity'`);
 }
 
-/** Spec 6.1: which modulus fixes the length of each kind of integer in `v1`. */
+/** Spec 6.1: which modulus fixes the length of each kind of integer in `v1` and `v2`. */
 class Codec {
   constructor(params) {
     this.params = params;
@@ -200,6 +201,11 @@ class Codec {
     return v1.checkExponent(this.params, fromHex(text, this.params.exponentBound, name), name);
   }
 
+  /** Spec 10.8: the `v2` mask exponent r, fixed-length hex of 2^L, then [1, 2^L). */
+  maskIn(text, name) {
+    return v2.checkMaskExponent(this.params, fromHex(text, this.params.maskBound, name), name);
+  }
+
   /** Packed segments and their sums: integers mod n, written reduced mod n. */
   message(x) {
     const n = this.params.n;
@@ -216,6 +222,39 @@ class Codec {
 
   ciphertext(c) {
     return { e1: c.e1.map((x) => this.e1(x)), e2: c.e2.map(([a, b]) => [this.element(a), this.element(b)]) };
+  }
+
+  /** Spec 6.6: a statement object, every field present. */
+  statementIn(data, name) {
+    const fields = ["kind", "client_id", "index", "round", "online"];
+    if (!isObject(data) || Object.keys(data).length !== fields.length || !fields.every((f) => Object.hasOwn(data, f))) {
+      fail(CODES.malformedInput, `${name} must be an object with exactly the fields ${fields.join(", ")}`);
+    }
+    if (typeof data.kind !== "string") fail(CODES.malformedInput, `${name}.kind = ${shown(data.kind)} must be a string`);
+    const online = list(data.online, `${name}.online`).map((id, j) => integer(id, `${name}.online[${j}]`, 0n, U32));
+    const clientId = integer(data.client_id, `${name}.client_id`, 0n, U32);
+    const index = integer(data.index, `${name}.index`, 0n, U32);
+    return { kind: data.kind, clientId, index, round: integer(data.round, `${name}.round`, 0n, U64), online };
+  }
+
+  proof({ c, z }) {
+    return { c: toHex(c, 1n << v1.PROOF_CHALLENGE_BITS), z: toHex(z, v1.proofResponseBound(this.params)) };
+  }
+
+  proofIn(data, name) {
+    if (!isObject(data) || Object.keys(data).length !== 2 || !Object.hasOwn(data, "c") || !Object.hasOwn(data, "z")) {
+      fail(CODES.malformedInput, `${name} must be an object with exactly the fields c and z`);
+    }
+    return { c: fromHex(data.c, 1n << v1.PROOF_CHALLENGE_BITS, `${name}.c`),
+             z: fromHex(data.z, v1.proofResponseBound(this.params), `${name}.z`) };
+  }
+
+  /** The nonce k of a proof: fixed-length hex in [1, 2^(l + 256)) (spec 5.14). */
+  nonceIn(text, name) {
+    const bound = 1n << v1.proofNonceBits(this.params);
+    const k = fromHex(text, bound, name);
+    if (!(k > 0n && k < bound)) fail(CODES.exponentOutOfRange, `${name} must lie in [1, 2^${v1.proofNonceBits(this.params)})`);
+    return k;
   }
 
   ciphertextIn(data, name) {
@@ -250,32 +289,41 @@ function hexField(data, key) {
 }
 
 /**
- * Spec 6.4 and 3.6: a params object. A registered name must carry exactly the registered values
- * (this implementation re-derives them, chapter 3); an unregistered set is accepted only when
- * flagged insecure and well formed (odd n > 3, 1 <= exponent_bits <= 8192, g a unit mod n^2, g != 1).
+ * Spec 6.4, 3.6 and 10.8: a params object of profile `v1` or `v2`. A registered name must carry
+ * exactly the registered values, profile included (this implementation re-derives them, chapter
+ * 3); an unregistered set is accepted only when flagged insecure and well formed (odd n > 3,
+ * 1 <= exponent_bits <= 8192, g a unit mod n^2 other than 1; in `v2` also 1 <= mask_bits < |n| - 32).
  */
 export function paramsFromJson(data) {
   if (!isObject(data)) fail(CODES.invalidParameters, "params must be an object");
   const name = field(data, "name", "string");
   const profile = field(data, "profile", "string");
   const insecure = field(data, "insecure", "boolean");
-  if (profile !== "v1") {
-    fail(CODES.invalidParameters, `params.profile = ${shown(profile)} is not supported: this implementation is v1 only`);
+  if (profile !== "v1" && profile !== "v2") {
+    fail(CODES.invalidParameters, `params.profile = ${shown(profile)} is not supported: this implementation has v1 and v2`);
   }
   const n = hexField(data, "n");
   const g = hexField(data, "g");
   const bits = field(data, "exponent_bits", "integer");
-  const key = `${name}/${data.n}/${data.g}/${bits}/${insecure}`;
-  if (!knownParams.has(key)) knownParams.set(key, checkedParams(name, n, g, bits, insecure));
+  const maskBits = profile === "v2" ? field(data, "mask_bits", "integer") : null;
+  const key = `${profile}/${name}/${data.n}/${data.g}/${bits}/${maskBits}/${insecure}`;
+  if (!knownParams.has(key)) knownParams.set(key, checkedParams({ name, profile, n, g, bits, maskBits, insecure }));
   return knownParams.get(key);
 }
 
-function checkedParams(name, n, g, bits, insecure) {
-  if (v1.PARAMETER_SET_NAMES.includes(name)) {
-    const registered = v1.parameterSet(name);
-    if (registered.n !== n || registered.g !== g || BigInt(registered.exponentBits) !== bits || registered.insecure !== insecure) {
-      fail(CODES.invalidParameters, `params named ${shown(name)} differ from the registered parameter set`);
-    }
+function registeredParameterSet(name) {
+  if (v1.PARAMETER_SET_NAMES.includes(name)) return v1.parameterSet(name);
+  if (v2.PARAMETER_SET_NAMES.includes(name)) return v2.parameterSet(name);
+  return null;
+}
+
+function checkedParams({ name, profile, n, g, bits, maskBits, insecure }) {
+  const registered = registeredParameterSet(name);
+  if (registered !== null) {
+    const same = registered.profile === profile && registered.n === n && registered.g === g
+      && BigInt(registered.exponentBits) === bits && registered.insecure === insecure
+      && (profile !== "v2" || BigInt(registered.maskBits) === maskBits);
+    if (!same) fail(CODES.invalidParameters, `params named ${shown(name)} differ from the registered parameter set`);
     return registered;
   }
   const rule = (ok, text) => ok || fail(CODES.invalidParameters, `unregistered params ${shown(name)}: ${text}`);
@@ -283,7 +331,10 @@ function checkedParams(name, n, g, bits, insecure) {
   rule(n > 3n && (n & 1n) === 1n, "n must be odd and greater than 3");
   rule(bits >= 1n && bits <= 8192n, "exponent_bits must lie in [1, 8192]");
   rule(g > 1n && g < n * n && v1.gcd(g, n) === 1n, "g must be a unit mod n^2 other than 1");
-  return v1.v1Params(name, n, g, Number(bits), true);
+  if (profile === "v1") return v1.v1Params(name, n, g, Number(bits), true);
+  const limit = BigInt(v1.bitLength(n) - v2.MAX_CLIENT_BITS);
+  rule(maskBits >= 1n && maskBits < limit, `mask_bits must lie in [1, |n| - ${v2.MAX_CLIENT_BITS}) = [1, ${limit})`);
+  return v2.v2Params(name, n, g, Number(bits), Number(maskBits), true);
 }
 
 const DEFAULT_ENCODING = { frac_bits: 16n, clip: 1.0, weight_max: 1n, max_clients: 10n };
@@ -377,11 +428,14 @@ const OPERATIONS = new Map(Object.entries({
     const r1 = list(inp.r1, "r1").map((r, j) => codec.exponentIn(r, `r1[${j}]`));
     const r2 = list(inp.r2, "r2").map((r, j) => codec.exponentIn(r, `r2[${j}]`));
     if (r1.length !== r2.length) fail(CODES.dimensionMismatch, `${r1.length} values r1 but ${r2.length} values r2`);
-    const pkS = codec.elementIn(inp.pk_s, "pk_s");
-    // v1 has one server key (spec 5.5): exactly one beta.
-    v1.checkLength(betas, 1, "betas");
     const draws = r1.flatMap((r, j) => [r, r2[j]]);
-    return { ciphertext: codec.ciphertext(v1.encV1(params, betas[0], pkS, messages, draws)) };
+    // v2 (spec 10.8): the mask exponent r is read after r1, r2 and replayed first.
+    if (params.profile === "v2") draws.unshift(codec.maskIn(inp.r, "r"));
+    const pkS = codec.elementIn(inp.pk_s, "pk_s");
+    // v1 and v2 have one server key (spec 5.5): exactly one beta.
+    v1.checkLength(betas, 1, "betas");
+    const encrypt = params.profile === "v2" ? v2.encV2 : v1.encV1;
+    return { ciphertext: codec.ciphertext(encrypt(params, betas[0], pkS, messages, draws)) };
   },
 
   ChelGen({ params, codec }, inp) {
@@ -417,7 +471,11 @@ const OPERATIONS = new Map(Object.entries({
     const eAgg = list(inp.e_agg, "e_agg").map((x, j) => codec.e1In(x, `e_agg[${j}]`));
     const d = codec.elements(inp.d, "d");
     const t = codec.elements(inp.t, "t");
-    return { sums: v1.decV1(params, alphas, { eAgg, d, t }).map((m) => codec.message(m)) };
+    // v2 (spec 10.6, 10.8): |S| is read last and checks the mask sum the carriers decrypt to.
+    const sums = params.profile === "v2"
+      ? v2.decV2(params, alphas, { eAgg, d, t }, integer(inp.clients, "clients", 1n, U32))
+      : v1.decV1(params, alphas, { eAgg, d, t });
+    return { sums: sums.map((m) => codec.message(m)) };
   },
 
   Decode({ params, encoding, codec }, inp) {
@@ -435,6 +493,25 @@ const OPERATIONS = new Map(Object.entries({
     });
     v1.checkSuperIncreasing(a, integer(inp.bound, "bound", 1n, 1n << 64n), params.n);
     return { values: v1.recover(codec.messageIn(inp.total, "total"), a) };
+  },
+
+  Prove({ params, codec }, inp) {
+    const statement = codec.statementIn(inp.statement, "statement");
+    const x = codec.exponentIn(inp.x, "x");
+    const { y, c, z } = v1.prove(params, statement, x, codec.nonceIn(inp.k, "k"));
+    return { element: codec.element(y), proof: codec.proof({ c, z }) };
+  },
+
+  CheckProof({ params, codec }, inp) {
+    const statement = codec.statementIn(inp.statement, "statement");
+    const y = codec.elementIn(inp.element, "element");
+    v1.checkProof(params, statement, y, codec.proofIn(inp.proof, "proof"));
+    return {};
+  },
+
+  CheckElement({ params, codec }, inp) {
+    v1.checkNondegenerate(params, codec.elementIn(inp.element, "element"), "element");
+    return {};
   },
 }));
 

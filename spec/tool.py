@@ -43,7 +43,7 @@ from types import ModuleType
 # required), cli, spec_tool, errors (its codes are checked by rule 4 instead).
 ALGORITHM_MODULES: tuple[str, ...] = (
     "params", "encoding", "sysgen", "keygen", "aggpkgen", "se", "enc", "chelgen", "resgen",
-    "agg", "dec", "profiles", "messages", "round", "validate", "randomness", "guard", "findings",
+    "agg", "dec", "profiles", "messages", "round", "validate", "randomness", "guard", "proofs", "findings",
     "segment_bases",
 )
 

@@ -28,6 +28,7 @@ from mpksa.errors import (
     MalformedInputError,
     MpksaError,
     NonFiniteValueError,
+    ParameterError,
     NonUnitError,
     QuantizationRangeError,
     TooFewClientsError,
@@ -376,3 +377,35 @@ def test_ops_never_raises_on_junk_params_or_encoding(section: str) -> None:
             assert set(answer) in ({"outputs"}, {"error"}), (field, junk, answer)
             if "error" in answer:
                 assert answer["error"]["code"] in ERROR_CLASSES, (field, junk, answer)
+
+
+# ---- readers of what comes from elsewhere: custom parameter sets and errata arguments -------------
+
+
+def test_a_huge_custom_modulus_is_refused_before_any_primality_test() -> None:
+    import time
+
+    from mpksa.wire.contract import params_from_json
+
+    huge = {"name": "toy", "profile": "paper", "p": format((1 << 16384) + 1, "x"), "q": format(1 << 16383, "x"),
+            "gamma": 2, "g": "2", "insecure": True}
+    start = time.process_time()
+    raises(ParameterError, lambda: params_from_json(huge), "16385-bit modulus", "4096 bits")
+    assert time.process_time() - start < 0.5  # refused on its size, not after seconds of sympy.isprime
+    n = {"name": "toy", "profile": "v1", "n": format((1 << 8000) + 1, "x"), "g": "4", "exponent_bits": 128,
+         "insecure": True}
+    raises(ParameterError, lambda: params_from_json(n), "8001-bit modulus")
+
+
+@pytest.mark.parametrize("function, arguments, rule", [
+    ("no_such_finding", {}, "is not a finding"),
+    (["e6_negative_values"], {}, "is not a finding"),
+    ("e6_negative_values", [], "must be an object"),
+    ("e7_rerun_difference", {"params": "v1-test-512", "rng": {"x": "seed"}}, "must be an ASCII seed text"),
+    ("e7_rerun_difference", {"params": 5, "rng": "seed"}, "must be a parameter set name"),
+    ("e6_negative_values", {"params": "paper-test", "no_such_argument": 1}, "do not fit e6_negative_values"),
+])
+def test_errata_arguments_from_a_vector_file_are_type_checked(function: object, arguments: object, rule: str) -> None:
+    from mpksa.vectors.errata import call
+
+    raises(MalformedInputError, lambda: call(function, arguments), rule)

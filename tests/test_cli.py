@@ -14,6 +14,12 @@ def test_round_on_the_test_modulus_decrypts_the_plaintext_sum(capsys: pytest.Cap
     assert "|S| = 3, 40 values" in out and "decrypted sum equals plaintext sum: True" in out
 
 
+def test_round_defaults_to_v2_on_the_rsa_modulus(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["round", "--clients", "3", "--dim", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("parameter set v2-rsa2048:") and "decrypted sum equals plaintext sum: True" in out
+
+
 @pytest.mark.parametrize("args, rule", [
     (["--dim", "-5"], "--dim: -5 must lie in [1, 10000000]"),
     (["--dim", "0"], "--dim: 0 must lie in [1, 10000000]"),

@@ -660,7 +660,9 @@ def test_strict_json_and_ids_on_the_wire():
     for garbage in ('{"type": "response", "id": 1, "outputs": {"x": NaN}}', "[" * 100_000 + "]" * 100_000, "{"):
         with pytest.raises(ImplementationFault, match="not JSON"):
             parse_line(garbage)
-    for wrong_id in (True, 1.0, "1", None, 2):
-        with pytest.raises(ImplementationFault, match="carries id"):
-            parse_answer({"type": "response", "id": wrong_id, "outputs": {}}, expected_id=1)
+    for wrong_type in (True, 1.0, "1", None):  # a type error, not an ordering error (issue 14)
+        with pytest.raises(ImplementationFault, match="id must be a JSON integer"):
+            parse_answer({"type": "response", "id": wrong_type, "outputs": {}}, expected_id=1)
+    with pytest.raises(ImplementationFault, match="carries id 2"):
+        parse_answer({"type": "response", "id": 2, "outputs": {}}, expected_id=1)
     assert parse_answer({"type": "response", "id": 1, "outputs": {}}, expected_id=1).outputs == {}

@@ -30,7 +30,7 @@ from mpksa.conformance.interop import run_interop
 from mpksa.conformance.runner import PASS, run
 from mpksa.encoding import Encoding
 from mpksa.errors import ParameterError
-from mpksa.params import parameter_set
+from mpksa.params import parameter_set, proof_nonce_bits
 from mpksa.fast import ADAPTER, VARIABLE_TIME_ADAPTER
 from mpksa.fast.encoding import pack, unpack, vectorized
 from mpksa.fast.group import FixedBaseTable, choose_window, comb_columns, comb_power, run_chunked, powers
@@ -87,6 +87,22 @@ class Round:
         assert "outputs" in answer, (op, answer)
         return answer["outputs"]
 
+    def nonce(self) -> str:
+        bits = proof_nonce_bits(self.params)
+        return to_hex(self.rnd.randrange(1, 1 << bits), 1 << bits)
+
+    def harden(self, alpha: str, beta: str, sk: str, pk_s: str, challenge: list[str], ids: list[int]) -> None:
+        """The hardening's operations (spec 5.14) on this round's values: proofs of alpha, of sk_1 and of an
+        r2 of segment 0, each checked; the element checks of beta, pk_S and R."""
+        statements = [{"kind": "server key", "client_id": 0, "index": 0, "round": 0, "online": []},
+                      {"kind": "key", "client_id": ids[0], "index": 0, "round": 0, "online": []},
+                      {"kind": "g^r2", "client_id": ids[0], "index": 0, "round": 3, "online": sorted(ids)}]
+        for statement, x in zip(statements, (alpha, sk, self.exponent())):
+            proven = self.call("Prove", {"statement": statement, "x": x, "k": self.nonce()})
+            self.call("CheckProof", {"statement": statement, **proven})
+        for element in (beta, pk_s, *challenge):
+            self.call("CheckElement", {"element": element})
+
     def run(self) -> Json:
         alpha = self.exponent()
         beta = self.call("SysGen", {"alphas": [alpha]})["betas"]
@@ -115,6 +131,7 @@ class Round:
         challenge = self.call("ChelGen", {"ciphertexts": ciphertexts})["challenge"]
         announced = [[a for a, _ in c["e2"]] for c in ciphertexts]
         self.call("CheckChallenge", {"challenge": challenge, "announced": announced, "own": announced[0]})
+        self.harden(alpha, beta[0], sks[0], pk_s, challenge, ids)
         responses = [self.call("ResGen", {"challenge": challenge, "sk": sk})["response"] for sk in sks]
         aggregate = self.call("Agg", {"ciphertexts": ciphertexts, "responses": responses})
         clients = {"clients": self.clients} if self.v2 else {}
@@ -277,6 +294,26 @@ def mutations(requests: list[Json]) -> list[tuple[str, Json]]:
     add("value beyond double", "Quantize", lambda r: r["inputs"]["values"].__setitem__(0, 10**400))
     add("a not hex", "Recover", lambda r: r["inputs"]["a"].__setitem__(0, 5))
     add("announced row short", "CheckChallenge", lambda r: r["inputs"]["announced"][1].pop())
+    # The hardening (spec 5.14).
+    add("x zero", "Prove", lambda r: r["inputs"].update(x="00" * 16))
+    add("k zero", "Prove", lambda r: r["inputs"].update(k="00" * len(bytes.fromhex(r["inputs"]["k"]))))
+    add("k short hex", "Prove", lambda r: r["inputs"].update(k="01"))
+    add("statement kind unknown", "Prove", lambda r: r["inputs"]["statement"].update(kind="sk"))
+    add("statement field missing", "Prove", lambda r: r["inputs"]["statement"].pop("round"))
+    add("statement S repeats", "CheckProof", lambda r: r["inputs"]["statement"].update(online=[1, 1]))
+    add("statement round too large", "CheckProof", lambda r: r["inputs"]["statement"].update(round=2**64))
+    add("proof for another client", "CheckProof", lambda r: r["inputs"]["statement"].update(client_id=999999))
+    add("proof for another round", "CheckProof", lambda r: r["inputs"]["statement"].update(round=4))
+    add("proof z all ones", "CheckProof", lambda r: r["inputs"]["proof"].update(z="ff" * (len(r["inputs"]["proof"]["z"]) // 2)))
+    add("proof c flipped", "CheckProof", lambda r: r["inputs"]["proof"].update(c=("00" if r["inputs"]["proof"]["c"][:2] != "00" else "01") + r["inputs"]["proof"]["c"][2:]))
+    add("proof extra field", "CheckProof", lambda r: r["inputs"]["proof"].update(t="00"))
+    add("proof element non-unit", "CheckProof", lambda r: r["inputs"].update(element=_hex(p * 3, n2)))
+    add("proof element junk", "CheckProof", lambda r: r["inputs"].update(element=_hex((1 + n) * int(r["inputs"]["element"], 16) % n2, n2)))
+    add("element 1 + n", "CheckElement", lambda r: r["inputs"].update(element=_hex(1 + n, n2)))
+    add("element -1", "CheckElement", lambda r: r["inputs"].update(element=_hex(n2 - 1, n2)))
+    add("element one", "CheckElement", lambda r: r["inputs"].update(element=_hex(1, n2)))
+    add("element non-unit", "CheckElement", lambda r: r["inputs"].update(element=_hex(p, n2)))
+    add("element zero", "CheckElement", lambda r: r["inputs"].update(element=_hex(0, n2)))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Findings E1..E7 of the review: each flaw shown on `paper`, and v1's defence where it has one.
+"""Findings E1..E10: each flaw shown on `paper` or `v1`, and v1's defence where it has one.
 
 | finding | paper (or the extension / lifted variant)        | v1                                  |
 |---------|--------------------------------------------------|-------------------------------------|
@@ -9,6 +9,11 @@
 | E5      | forged pk_S passes the check; Sybil              | Sybil works; forged pk_S refused    |
 | E6      | [7,-2,-5,10] decodes as [7,399,395,9]            | offset encoding round-trips         |
 | E7      | re-run by difference                             | refused by the re-run guard         |
+| E8      |                                                  | junk R reveals sk_i; beta = 1+n     |
+| E9      |                                                  | rogue value / key past the checks   |
+| E10     |                                                  | a colluder cancels a client         |
+
+The hardened round's answer to E4, E5, E7 to E10 is in tests/test_hardening.py.
 
 Expected values are derived here from the inputs a demo records (its randomness included),
 with this file's own arithmetic, never copied from the demo's outputs.
@@ -23,13 +28,16 @@ import pytest
 from conftest import expected_segments
 from mpksa import Client, Encoding, findings, run_round, setup
 from mpksa.errors import (
+    AeadError,
     AggregateKeyMismatchError,
+    DegenerateElementError,
     ChallengeMismatchError,
     LInputError,
     MalformedInputError,
     RerunRefusedError,
 )
 from mpksa.guard import RerunGuard, update_digest
+from mpksa.params import RSA_2048
 from mpksa.randomness import SeededRandom
 
 
@@ -249,6 +257,101 @@ def test_guard_rejects_malformed_input() -> None:
     assert update_digest([1, 2], 1) != update_digest([1, 2], 2) != update_digest([12], 1)
 
 
+# ---- E8 -------------------------------------------------------------------------------------
+
+
+def test_e8_junk_challenge_reveals_every_key_and_passes_the_announced_check(v1_test, seeded) -> None:
+    import sympy
+
+    demo = findings.e8_junk_challenge(v1_test, seeded())
+    n, n2, g = v1_test.n, v1_test.n2, v1_test.g
+    junk = (1 + n) * pow(g, demo.y, n2) % n2
+    assert demo.junk_challenge == [junk, junk] and demo.junk_residue == pow(g, demo.y, n) not in (0, 1, n - 1)
+    assert demo.junk_element_error is None  # the element check cannot see it
+    # T_i = R^{sk_i} = (1 + sk_i*n) * pk_i^y: recomputed here, and sk_i read back.
+    assert demo.junk_responses == [[pow(junk, sk, n2)] * 2 for sk in demo.sks]
+    assert demo.recovered_sks == demo.sks
+    assert demo.sign_challenge == [n2 - pow(g, demo.y, n2)] * 2
+    assert demo.recovered_parities == [sk % 2 for sk in demo.sks]
+    # -g^y has Jacobi symbol (-1 | n): the test modulus (3 mod 4) would show it, RSA-2048 (1 mod 4) does not.
+    assert demo.sign_jacobi == sympy.jacobi_symbol(n - pow(g, demo.y, n), n) == (-1 if n % 4 == 3 else 1)
+    assert demo.n_mod_4 == n % 4 and RSA_2048 % 4 == 1
+    # Through a colluder, the junk R passes `announce_challenge` and the honest clients answer it.
+    assert demo.announced_check_errors == [None, None]
+    assert demo.colluded_responses[:2] == [[pow(junk, sk, n2)] * 2 for sk in demo.sks[:2]]
+    assert demo.colluded_recovered_sks == demo.sks[:2]
+    assert demo.round_errors == [LInputError.code] * 3
+
+
+def test_e8_junk_server_key_exposes_segments_and_a_sign_key_is_a_parity_oracle(v1_test, seeded) -> None:
+    from mpksa.params import PROOF_CHALLENGE_BITS
+
+    demo = findings.e8_junk_server_key(v1_test, seeded(), clients=2)
+    n, n2, g = v1_test.n, v1_test.n2, v1_test.g
+    enc = Encoding(max_clients=10)
+    assert demo.beta == 1 + n and demo.beta_element_error == DegenerateElementError.code
+    for i in range(2):
+        segments = expected_segments(demo.quantized[i], 1, enc, v1_test.modulus_bits)
+        # L(E_ij1) = m_ij + r_ij1 exactly: every bit above the exponent's 128 is m's, up to a carry.
+        assert demo.leaked[i] == [m + r for m, r in zip(segments, demo.r1[i])]
+        assert all(0 <= (leak >> 128) - (m >> 128) <= 1 for leak, m in zip(demo.leaked[i], segments))
+    assert demo.exposed_bits == v1_test.modulus_bits - 1 - 128 == 383  # bits 128 to 510 of a segment
+    assert demo.round_error == LInputError.code
+    assert demo.sign_beta == n2 - pow(g, demo.alpha, n2)
+    assert demo.sign_beta_element_error is None and demo.sign_beta_proof_error is None  # both pass
+    assert 0 <= demo.sign_beta_proof[0] < 2**PROOF_CHALLENGE_BITS
+    assert demo.dse_errors == [AeadError.code if sk % 2 else None for sk in demo.sks]
+    assert all(sk % 2 == 0 for sk in demo.even_sks) and demo.even_dse_errors == [None, None]
+
+
+# ---- E9 -------------------------------------------------------------------------------------
+
+
+def test_e9_rogue_announced_value_unmasks_the_target_past_the_check(v1_test, seeded) -> None:
+    demo = findings.e9_rogue_announced_value(v1_test, seeded())
+    n2, g, a, c = v1_test.n2, v1_test.g, demo.target, demo.colluder
+    announced = [[pair[0] for pair in row] for row in demo.e2]
+    assert [row[c] for row in zip(*announced)] == demo.rogue_values
+    for j in range(2):
+        column = [announced[k][j] for k in range(3)]
+        assert math.prod(column) % n2 == demo.challenge[j] == announced[a][j] * pow(g, demo.y[j], n2) % n2
+    assert demo.announced_check_errors == [None, None]
+    assert demo.pk_s_r2 == [pow(demo.pk_s, r, n2) for r in demo.r2[a]]
+    assert demo.g_r1 == [pow(g, r, n2) for r in demo.r1[a]]
+    assert demo.recovered == expected_segments(demo.quantized[a], 1, Encoding(max_clients=10), v1_test.modulus_bits)
+    assert demo.round_error == LInputError.code
+
+
+def test_e9_rogue_key_passes_the_announced_keys_and_opens_every_upload(v1_test, seeded) -> None:
+    demo = findings.e9_rogue_key(v1_test, seeded())
+    n2, g = v1_test.n2, v1_test.g
+    assert demo.pks[2] == demo.rogue_pk
+    assert math.prod(demo.pks) % n2 == demo.pk_s == pow(g, demo.x, n2)
+    assert demo.announced_keys_errors == [None, None, None]
+    enc = Encoding(max_clients=10)
+    assert demo.recovered == [expected_segments(q, 1, enc, v1_test.modulus_bits) for q in demo.quantized[:2]]
+    assert demo.correct and demo.weighted_sums == [sum(col) for col in zip(*demo.quantized)]
+
+
+# ---- E10 ------------------------------------------------------------------------------------
+
+
+def test_e10_cancelling_client_leaves_the_other_client_exposed(v1_test, seeded) -> None:
+    demo = findings.e10_cancelling_client(v1_test, seeded())
+    a, b, c = demo.victim, demo.other, demo.colluder
+    enc = Encoding(max_clients=10)
+    assert demo.zero_segments == expected_segments([0] * len(demo.quantized[0]), 1, enc, v1_test.modulus_bits)
+    assert demo.announced_check_errors == [None, None]
+    # The round decodes as 3 clients of weight 1, but the sum is m_b + m_c (+ 0): a is gone.
+    assert demo.weight_sum == 3
+    assert demo.weighted_sums == [x + y for x, y in zip(demo.quantized[b], demo.quantized[c])]
+    assert demo.expected_sums == [sum(col) for col in zip(*demo.quantized)] != demo.weighted_sums
+    assert demo.recovered == demo.quantized[b]
+    seg_b, seg_c = (expected_segments(demo.quantized[k], 1, enc, v1_test.modulus_bits) for k in (b, c))
+    assert demo.segment_sums == [x + y + z for x, y, z in zip(seg_b, seg_c, demo.zero_segments)]
+    assert a == 0
+
+
 # ---- serialization ------------------------------------------------------------------------
 
 
@@ -265,7 +368,7 @@ def test_every_demo_serializes_to_json(v1_test, paper_test) -> None:
     for demo in demos:
         text = json.dumps(findings.as_json(demo))
         assert json.loads(text) == findings.as_json(demo)
-    assert set(findings.FINDING_IDS.values()) == {f"E{i}" for i in range(1, 8)} | {"Theorem 3"}
+    assert set(findings.FINDING_IDS.values()) == {f"E{i}" for i in range(1, 11)} | {"Theorem 3"}
     assert all(callable(getattr(findings, name)) for name in findings.FINDING_IDS)
 
 

@@ -320,7 +320,7 @@ def test_tests_named_in_chapter_7_exist() -> None:
     text = chapter("07-security.md")
     named = set(re.findall(r"`(test_\w+)`", text))
     defined = set()
-    for name in ("test_findings.py", "test_theorems.py"):
+    for name in ("test_findings.py", "test_theorems.py", "test_hardening.py"):
         defined |= set(re.findall(r"^def (test_\w+)\(", (ROOT / "tests" / name).read_text(encoding="utf-8"), re.M))
     assert len(named) >= 15
     assert named <= defined, sorted(named - defined)

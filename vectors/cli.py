@@ -21,12 +21,13 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from . import untrusted
     from .verify import verify
 
     start = time.perf_counter()
     report = verify(args.dir)
-    for problem in report.problems:
-        print(f"FAIL {problem}", file=sys.stderr)
+    for problem in report.problems:  # a file from elsewhere may carry escapes: one escaped line each
+        print(f"FAIL {untrusted.text(problem)}", file=sys.stderr)
     where = args.dir or "the shipped vectors (mpksa.vectors)"
     status = "ok" if report.ok else f"{len(report.problems)} problem(s)"
     print(f"verified {report.files} files, {report.tests} tests, {report.requests} requests re-run in {where}: "

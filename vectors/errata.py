@@ -1,4 +1,4 @@
-"""The `errata` family: findings E1..E7 and Theorem 3 as operation tests (spec ch. 7, 8.6).
+"""The `errata` family: findings E1..E10 and Theorem 3 as operation tests (spec ch. 7, 8.6).
 
 Each finding is computed by `mpksa.findings` (the numbers), and shown through
 an operation a runner can replay (the wire path): the paper's Dec returning the
@@ -21,13 +21,14 @@ from typing import Any
 
 from mpksa import findings
 from mpksa.encoding import Encoding
-from mpksa.params import Params, parameter_set
-from mpksa.randomness import SeededRandom
-from mpksa.wire.codec import Codec, Json, float_to_json
-from mpksa.wire.contract import params_from_json, params_to_json
+from mpksa.errors import MalformedInputError, show
+from mpksa.params import Params, parameter_set, proof_nonce_bits, proof_response_bound
+from mpksa.randomness import SeededRandom, exponent
+from mpksa.wire.codec import Codec, Json, float_to_json, to_hex
+from mpksa.wire.contract import encoding_from_json, params_from_json, params_to_json
 
 from .builder import ACCEPTABLE, GeneratorError, Group, VectorFile
-from .world import seed_text
+from .world import seed_text, seeded
 
 _HEX_INT = re.compile(r"^-?0x[0-9a-f]+$")
 L_ERROR = "l-input-not-one-mod-n"
@@ -66,24 +67,39 @@ def dejsonify(value: Any) -> Any:
     return value
 
 
-def _arguments_in(arguments: Json) -> dict[str, Any]:
-    """Rebuild the Python arguments: params by name, rng from its seed text, the rest as ints."""
+def _arguments_in(arguments: object) -> dict[str, Any]:
+    """Rebuild the Python arguments: params by name, rng from its seed text, the rest as ints.
+
+    A vector file may come from elsewhere: every argument is type-checked, with a typed error.
+    """
+    if not isinstance(arguments, dict):
+        raise MalformedInputError(f"finding.arguments = {show(arguments)} must be an object")
     out: dict[str, Any] = {}
     for name, value in arguments.items():
         if name == "params":
-            out[name] = parameter_set(value)
+            out[name] = parameter_set(value) if isinstance(value, str) else _refuse(name, value, "a parameter set name")
         elif name == "rng":
-            out[name] = SeededRandom(value.encode("ascii"))
+            out[name] = SeededRandom(value.encode("ascii")) if isinstance(value, str) and value.isascii() \
+                else _refuse(name, value, "an ASCII seed text")
         elif name == "encoding":
-            out[name] = Encoding(**dejsonify(value))
+            out[name] = encoding_from_json(dejsonify(value))
         else:
             out[name] = dejsonify(value)
     return out
 
 
-def call(function: str, arguments: Json) -> tuple[Json, Any]:
+def _refuse(name: str, value: object, rule: str) -> Any:
+    raise MalformedInputError(f"finding.arguments.{name} = {show(value)} must be {rule}")
+
+
+def call(function: object, arguments: object) -> tuple[Json, Any]:
     """Run mpksa.findings.<function>; the `finding` object of a test, and the demo itself."""
-    demo = getattr(findings, function)(**_arguments_in(arguments))
+    if not isinstance(function, str) or function not in findings.FINDING_IDS:
+        raise MalformedInputError(f"finding.function = {show(function)} is not a finding of mpksa.findings")
+    try:
+        demo = getattr(findings, function)(**_arguments_in(arguments))
+    except TypeError as exc:  # arguments the finding does not take, or of the wrong kind
+        raise MalformedInputError(f"finding.arguments do not fit {function}: {show(str(exc))}") from None
     finding = {"id": findings.FINDING_IDS[function], "function": function, "arguments": arguments,
                "result": jsonify(demo)}
     return finding, demo
@@ -260,6 +276,52 @@ def _claims_theorem3_v2(r: Json, test: Json, params: Json) -> str | None:
     return None if all(e == L_ERROR for e in r["single_errors"]) else "client a alone must stay hidden"
 
 
+def _claims_e8(r: Json, test: Json, params: Json) -> str | None:
+    codec = Codec(params_from_json(params))
+    if test["op"] == "ResGen":
+        k = next(i for i, sk in enumerate(r["sks"]) if codec.exponent(sk) == test["inputs"]["sk"])
+        if [codec.element_in(x, "T") for x in test["outputs"]["response"]] != r["junk_responses"][k]:
+            return "ResGen's answer is not the finding's response to the junk R"
+    if r["recovered_sks"] != r["sks"] or r["recovered_parities"] != [sk % 2 for sk in r["sks"]]:
+        return "the junk R must reveal every sk_i, and -g^y its parity"
+    if any(r["announced_check_errors"]) or r["colluded_recovered_sks"] != r["sks"][:-1]:
+        return "through the colluder the junk R must pass the announced-values check and reveal the honest sk_i"
+    return None if r["junk_element_error"] is None else "the element check must not see (1 + n) * g^y"
+
+
+def _claims_e8_key(r: Json, test: Json, params: Json) -> str | None:
+    codec = Codec(params_from_json(params))
+    if test["op"] == "Enc" and [codec.e1_in(x, "e1") for x in test["outputs"]["ciphertext"]["e1"]] != r["e1"][0]:
+        return "Enc's E_1 is not the finding's ciphertext under beta = 1 + n"
+    if any(leak != [m + x for m, x in zip(seg, r1)] for leak, seg, r1 in zip(r["leaked"], r["segments"], r["r1"])):
+        return "L(E_ij1) must be m_ij + r_ij1 under beta = 1 + n"
+    if r["beta_element_error"] != "degenerate-element" or r["sign_beta_proof_error"] is not None:
+        return "beta = 1 + n must be degenerate, and the forged proof of -g^alpha must verify"
+    if r["dse_errors"] != ["aead-failure" if sk % 2 else None for sk in r["sks"]] or any(r["even_dse_errors"]):
+        return "DSE under -g^alpha must fail exactly for the odd sk_i"
+    return None
+
+
+def _claims_e9(r: Json, test: Json, params: Json) -> str | None:
+    if r["recovered"] != r["segments"][r["target"]] or any(r["announced_check_errors"]):
+        return "the rogue announced value must pass the check and unmask the target's segments"
+    return None
+
+
+def _claims_e9_key(r: Json, test: Json, params: Json) -> str | None:
+    if r["recovered"] != r["segments"][:-1] or any(r["announced_keys_errors"]) or not r["correct"]:
+        return "the rogue key must pass the announced keys, open every upload and leave the sum correct"
+    return None
+
+
+def _claims_e10(r: Json, test: Json, params: Json) -> str | None:
+    if test["op"] == "Decode" and test["outputs"]["weighted_sums"] != r["weighted_sums"]:
+        return "Decode's outputs are not the finding's weighted sums"
+    if r["recovered"] != r["quantized"][r["other"]] or any(r["announced_check_errors"]):
+        return "the sum minus the colluder's values must be the other client's update"
+    return None
+
+
 CLAIMS: dict[str, Callable[[Json, Json, Json], str | None]] = {
     "e1_paper_decryption": _claims_e1,
     "e1_smallest_counterexample": _claims_e1,
@@ -279,6 +341,11 @@ CLAIMS: dict[str, Callable[[Json, Json, Json], str | None]] = {
     "e3_v2_structured_bases": _claims_structured,
     "e7_v2_reused_mask": _claims_reused,
     "theorem3_collusion_v2": _claims_theorem3_v2,
+    "e8_junk_challenge": _claims_e8,
+    "e8_junk_server_key": _claims_e8_key,
+    "e9_rogue_announced_value": _claims_e9,
+    "e9_rogue_key": _claims_e9_key,
+    "e10_cancelling_client": _claims_e10,
 }
 
 
@@ -454,6 +521,9 @@ def _v1_errata(f: VectorFile, params: Params, lean: bool) -> None:
     _with_finding(g, "theorem3_collusion", {"params": params.name, "clients": "0x4", "rng": _seed(params, "T3"),
                                             "dim": "0x3"}, collusion_dec)
     _e7(g, c, params)
+    _e8(g, c, params)
+    _e9(g, c, params)
+    _e10(g, c, params)
 
 
 def _v2_errata(f: VectorFile, params: Params) -> None:
@@ -541,3 +611,109 @@ def _e7(g: Group, c: Codec, params: Params) -> None:
                 "update", {"RerunDifference"}, {"clients_quantized": demo.quantized, "clients_weights": demo.weights})
 
     _with_finding(g, "e7_rerun_difference", arguments, decode)
+
+
+def _g_r2_statement(client_id: int, online: list[int]) -> Json:
+    return {"kind": "g^r2", "client_id": client_id, "index": 0, "round": 0, "online": online}
+
+
+def _prove(g: Group, params: Params, statement: Json, x: int, label: str, comment: str) -> Json:
+    """A proof of knowledge made through the Prove operation, its nonce drawn from a labelled stream."""
+    bound = 1 << proof_nonce_bits(params)
+    k = to_hex(exponent(bound, seeded(params.name, "errata", label)), bound)
+    return g.op("Prove", {"statement": statement, "x": Codec(params).exponent(x), "k": k}, comment,
+                {"ProofOfKnowledge", "Hardened"})
+
+
+def _e8(g: Group, c: Codec, params: Params) -> None:
+    arguments = {"params": params.name, "rng": _seed(params, "E8"), "clients": "0x3", "dim": "0x3"}
+
+    def answer(demo: Any) -> tuple[Any, ...]:
+        return ("ResGen", {"challenge": [c.element(x) for x in demo.junk_challenge], "sk": c.exponent(demo.sks[0])},
+                "E8: client 1 answers R = (1 + n) * g^y with (1 + sk_1*n) * pk_1^y: the server reads sk_1",
+                {"JunkChallenge"})
+
+    demo = _with_finding(g, "e8_junk_challenge", arguments, answer, result=ACCEPTABLE)
+    g.op("CheckElement", {"element": c.element(demo.junk_challenge[0])},
+         "E8: (1 + n) * g^y is 0, 1 or -1 mod n for no y: the element check passes it, the proofs stop it",
+         {"JunkChallenge", "Hardened"})
+    g.op("CheckElement", {"element": c.element(1 + params.message_modulus)}, "E8: R = 1 + n (y = 0) is refused",
+         {"JunkChallenge", "DegenerateElement", "Hardened"}, expect="degenerate-element")
+    key_arguments = {"params": params.name, "rng": _seed(params, "E8-server-key"), "clients": "0x3", "dim": "0x3"}
+
+    def enc(demo: Any) -> tuple[Any, ...]:
+        inputs = {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s),
+                  "segments": [c.message(m) for m in demo.segments[0]], "r1": [c.exponent(r) for r in demo.r1[0]],
+                  "r2": [c.exponent(r) for r in demo.r2[0]]}
+        return ("Enc", inputs, "E8: Enc under beta = 1 + n gives E_1 = 1 + (m + r1)*n: the segment's high bits show",
+                {"JunkServerKey"})
+
+    key_demo = _with_finding(g, "e8_junk_server_key", key_arguments, enc, result=ACCEPTABLE)
+    g.op("CheckElement", {"element": c.element(key_demo.beta)}, "E8: beta = 1 + n is refused",
+         {"JunkServerKey", "DegenerateElement", "Hardened"}, expect="degenerate-element")
+    odd = next((i for i, sk in enumerate(key_demo.sks) if sk % 2), None)
+    if odd is None:
+        raise GeneratorError(f"e8_junk_server_key on {params.name}: no odd sk_i to show the DSE oracle")
+    sealed = g.op("SE", {"pk_i": c.element(pow(params.g, key_demo.sks[odd], params.group_modulus)),
+                         "alpha": c.exponent(key_demo.alpha), "model": key_demo.model, "round": 0, "client_id": odd,
+                         "nonce": key_demo.nonces[odd]}, "E8: the server seals W for a client with an odd sk_i",
+                  {"SignServerKey"})["sealed"]
+    g.op("DSE", {"beta": c.element(key_demo.sign_beta), "sk": c.exponent(key_demo.sks[odd]), "sealed": sealed,
+                 "round": 0, "client_id": odd}, "E8: under beta = -g^alpha DSE fails for the odd sk_i: a parity oracle",
+         {"SignServerKey"}, expect="aead-failure")
+    proof = {"c": to_hex(key_demo.sign_beta_proof[0], 1 << 128),
+             "z": to_hex(key_demo.sign_beta_proof[1], proof_response_bound(params))}
+    g.op("CheckProof", {"statement": {"kind": "server key", "client_id": 0, "index": 0, "round": 0, "online": []},
+                        "element": c.element(key_demo.sign_beta), "proof": proof},
+         "E8: a proof for -g^alpha forged from alpha verifies: the proof holds up to sign only", {"SignServerKey"})
+
+
+def _e9(g: Group, c: Codec, params: Params) -> None:
+    arguments = {"params": params.name, "rng": _seed(params, "E9"), "clients": "0x3", "dim": "0x3"}
+
+    def check(demo: Any) -> tuple[Any, ...]:
+        announced = [[pair[0] for pair in row] for row in demo.e2]
+        return ("CheckChallenge", {"challenge": [c.element(x) for x in demo.challenge],
+                                   "announced": [[c.element(x) for x in row] for row in announced],
+                                   "own": [c.element(x) for x in announced[0]]},
+                "E9: R = A_1 * g^y through client 3's rogue announced value passes client 1's check",
+                {"RogueAnnouncedValue", "Hardened"})
+
+    demo = _with_finding(g, "e9_rogue_announced_value", arguments, check)
+    real = _prove(g, params, _g_r2_statement(2, [0, 1, 2]), demo.r2[2][0], "E9-proof",
+                  "E9 hardened: client 3 proves knowledge of its real r2")
+    g.op("CheckProof", {"statement": _g_r2_statement(2, [0, 1, 2]), "element": c.element(demo.rogue_values[0]),
+                        "proof": real["proof"]}, "E9 hardened: no proof fits the rogue value", {"RogueAnnouncedValue",
+                                                                                             "Hardened"},
+         expect="proof-invalid")
+    key_arguments = {"params": params.name, "rng": _seed(params, "E9-key"), "clients": "0x3", "dim": "0x3"}
+
+    def keys(demo: Any) -> tuple[Any, ...]:
+        return ("CheckPkS", {"pk_s": c.element(demo.pk_s), "pk_i": c.element(demo.pks[0]),
+                             "announced": [c.element(x) for x in demo.pks]},
+                "E9: pk_S = g^x through client 3's rogue key passes client 1's announced-keys check",
+                {"RogueKey", "Hardened"})
+
+    key_demo = _with_finding(g, "e9_rogue_key", key_arguments, keys)
+    known = _prove(g, params, {"kind": "key", "client_id": 2, "index": 0, "round": 0, "online": []}, key_demo.x,
+                   "E9-key-proof", "E9 hardened: the colluder proves knowledge of x, all it knows")
+    g.op("CheckProof", {"statement": {"kind": "key", "client_id": 2, "index": 0, "round": 0, "online": []},
+                        "element": c.element(key_demo.rogue_pk), "proof": known["proof"]},
+         "E9 hardened: no proof fits the rogue key", {"RogueKey", "Hardened"}, expect="proof-invalid")
+
+
+def _e10(g: Group, c: Codec, params: Params) -> None:
+    arguments = {"params": params.name, "rng": _seed(params, "E10"), "dim": "0x3"}
+
+    def decode(demo: Any) -> tuple[Any, ...]:
+        return ("Decode", {"sums": [c.message(x) for x in demo.segment_sums], "clients": 3,
+                           "dim": len(demo.quantized[0])},
+                "E10: the round's sum after client 3 cancelled client 1: clients 2 and 3 only, weight sum 3",
+                {"CancellingClient"})
+
+    demo = _with_finding(g, "e10_cancelling_client", arguments, decode)
+    real = _prove(g, params, _g_r2_statement(2, [0, 1, 2]), demo.r2[2][0], "E10-proof",
+                  "E10 hardened: client 3 proves knowledge of its real r2")
+    g.op("CheckProof", {"statement": _g_r2_statement(2, [0, 1, 2]), "element": c.element(demo.e2[2][0][0]),
+                        "proof": real["proof"]}, "E10 hardened: no proof fits the cancelling g^r2",
+         {"CancellingClient", "Hardened"}, expect="proof-invalid")

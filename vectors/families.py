@@ -8,6 +8,7 @@ Families (one file each per profile and parameter set):
   challenge  ChelGen, CheckChallenge, ResGen         (Sec. 3.3, E4)
   agg        Agg                                     (Sec. 3.3)
   dec        Dec                                     (Sec. 3.3, E1, review C.5)
+  proofs     Prove, CheckProof, CheckElement         (spec 5.14, E8-E10; v1 only)
 
 Each function adds its tests to a `VectorFile`; `lean` (RSA-2048 full-range
 exponents) keeps only a few tests per operation.
@@ -24,8 +25,8 @@ import gmpy2
 from mpksa import encoding as encoding_mod
 from mpksa.encoding import Encoding
 from mpksa.messages import KeyPair
-from mpksa.wire.codec import Codec, nbytes
-from mpksa.params import Params
+from mpksa.wire.codec import Codec, nbytes, to_hex
+from mpksa.params import Params, proof_nonce_bits, proof_response_bound
 from mpksa.profiles import profile_of
 from mpksa.randomness import SeededRandom, exponent
 
@@ -825,6 +826,85 @@ def _dec_v2(g: Group, s: Scope, world: MiniRound) -> None:
         g.op("Dec", world.with_carriers(plaintexts).dec_inputs(), comment, flags, expect=code)
 
 
+# -- proofs (the hardening, v1) -------------------------------------------------------------------
+
+PROOF_INVALID = "proof-invalid"
+
+
+def proofs_family(f: VectorFile, s: Scope) -> None:
+    """Proofs of knowledge of spec 5.14 (valid, and refused: wrong context, wrong exponent, junk element,
+    replay from another round, out of range) and the element check of E8. `v1` and `v2` (one group mod n^2)."""
+    if not s.corrected:
+        return
+    c, n, n2, bound = s.codec, s.params.message_modulus, s.params.group_modulus, s.params.exponent_bound
+    rng = s.rng("proofs", "Prove")
+    g = f.group(s.params, s.encoding, "Prove and CheckProof (spec 5.14): proofs of knowledge bound to their statement")
+
+    def statement(kind: str, client_id: int = 0, index: int = 0, round_id: int = 0, online: list[int] | None = None
+                  ) -> dict[str, object]:
+        return {"kind": kind, "client_id": client_id, "index": index, "round": round_id, "online": online or []}
+
+    def nonce() -> str:
+        return to_hex(exponent(1 << proof_nonce_bits(s.params), rng), 1 << proof_nonce_bits(s.params))
+
+    statements = {"key": statement("key", 3), "server key": statement("server key"),
+                  "g^r2": statement("g^r2", 2, 1, 7, [0, 2, 5])}
+    made = {}
+    for kind, st in statements.items():
+        x = exponent(bound, rng)
+        made[kind] = (x, g.op("Prove", {"statement": st, "x": c.exponent(x), "k": nonce()},
+                              f"a proof of knowledge for a {kind} statement", {"ProofOfKnowledge"}))
+    for kind, st in statements.items():
+        g.op("CheckProof", {"statement": st, **made[kind][1]}, f"the {kind} proof verifies", {"ProofOfKnowledge"})
+    x, proven = made["g^r2"]
+    g.op("Prove", {"statement": statements["key"], "x": c.exponent(0), "k": nonce()}, "x = 0",
+         {"ExponentOutOfRange"}, expect=EXPONENT)
+    g.op("Prove", {"statement": statements["key"], "x": c.exponent(x), "k": to_hex(0, 1 << proof_nonce_bits(s.params))},
+         "nonce k = 0", {"ExponentOutOfRange"}, expect=EXPONENT)
+    g.op("Prove", {"statement": dict(statements["key"], kind="sk"), "x": c.exponent(x), "k": nonce()},
+         "an unknown statement kind", {"MalformedType"}, expect=MALFORMED)
+    wrong = {"another client": dict(statements["g^r2"], client_id=3), "another segment": dict(statements["g^r2"], index=0),
+             "another set S": dict(statements["g^r2"], online=[0, 2]), "another kind": dict(statements["g^r2"], kind="key")}
+    if s.lean:
+        wrong = dict(list(wrong.items())[:1])
+    for name, st in wrong.items():
+        g.op("CheckProof", {"statement": st, **proven}, f"the g^r2 proof checked for {name}", {"ProofWrongContext"},
+             expect=PROOF_INVALID)
+    g.op("CheckProof", {"statement": dict(statements["g^r2"], round=8), **proven},
+         "the g^r2 proof of round 7 replayed in round 8", {"ProofReplay"}, expect=PROOF_INVALID)
+    element = c.element_in(proven["element"], "element")
+    other = g.op("Prove", {"statement": statements["g^r2"], "x": c.exponent(x + 1), "k": nonce()},
+                 "a proof of knowledge of x + 1", {"ProofOfKnowledge"})
+    g.op("CheckProof", {"statement": statements["g^r2"], "element": proven["element"], "proof": other["proof"]},
+         "a proof made with another exponent (x + 1) for g^x", {"ProofWrongExponent"}, expect=PROOF_INVALID)
+    junk = c.element((1 + n) * element % n2)
+    g.op("CheckProof", {"statement": statements["g^r2"], "element": junk, "proof": proven["proof"]},
+         "(1 + n) * g^x with the proof for g^x (E8): outside <g>", {"ProofJunkElement"}, expect=PROOF_INVALID)
+    z_bound = proof_response_bound(s.params)
+    assert 256 ** nbytes(z_bound) - 1 >= z_bound  # the largest z the fixed length holds is out of range
+    g.op("CheckProof", {"statement": statements["g^r2"], "element": proven["element"],
+                        "proof": {"c": proven["proof"]["c"], "z": "ff" * nbytes(z_bound)}},
+         "z at the largest value its length holds, above the bound", {"ProofOutOfRange"}, expect=PROOF_INVALID)
+    g.op("CheckProof", {"statement": statements["g^r2"], "element": proven["element"],
+                        "proof": {"c": proven["proof"]["c"], "z": proven["proof"]["z"][2:]}},
+         "z one byte short", {"MalformedHex"}, expect=MALFORMED)
+    g.op("CheckProof", {"statement": statements["g^r2"], "element": proven["element"], "proof": proven["proof"]["c"]},
+         "the proof is not an object", {"MalformedType"}, expect=MALFORMED)
+
+    e = f.group(s.params, s.encoding, "CheckElement (spec 5.4, E8): beta, pk_S and R_j must not be 0, 1 or -1 mod n")
+    g_y = int(gmpy2.powmod(s.params.g, exponent(bound, rng), n2))
+    for name, value in (("g^y", g_y), ("(1 + n) * g^y: the element check cannot see it", (1 + n) * g_y % n2),
+                        ("-g^y", n2 - g_y)):
+        e.op("CheckElement", {"element": c.element(value)}, name, {"Normal"})
+    for name, value in (("1 + n", 1 + n), ("1 + 7n", 1 + 7 * n), ("-1", n2 - 1), ("-(1 + n)", n2 - 1 - n), ("1", 1)):
+        e.op("CheckElement", {"element": c.element(value)}, f"{name}: in +-<1 + n>", {"DegenerateElement"},
+             expect="degenerate-element")
+    bad = non_unit_element(s.params)
+    if bad is not None and not s.lean:
+        e.op("CheckElement", {"element": c.element(bad)}, "a non-unit", {"NonUnit"}, expect=NON_UNIT)
+    e.op("CheckElement", {"element": c.element(0)}, "zero", {"ZeroElement"}, expect=OUT_OF_RANGE)
+
+
 FAMILIES: dict[str, Callable[[VectorFile, Scope], None]] = {
     "keys": keys_family,
     "se": se_family,
@@ -833,4 +913,5 @@ FAMILIES: dict[str, Callable[[VectorFile, Scope], None]] = {
     "challenge": challenge_family,
     "agg": agg_family,
     "dec": dec_family,
+    "proofs": proofs_family,
 }

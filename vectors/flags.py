@@ -1,7 +1,7 @@
 """The flag registry of the test vectors (Wycheproof-style `notes`).
 
 Every test carries flags; every vector file registers exactly the flags its
-tests use, each with a description, a reference (a finding E1..E7 of the
+tests use, each with a description, a reference (a finding E1..E10 of the
 review, Theorem 3 or 4 of the paper, or a paper/spec section) and the effect
 an implementation must show. `verify` checks both directions.
 """
@@ -48,6 +48,9 @@ FLAGS: dict[str, Flag] = {
     "EmptyModel": Flag("SE of an empty model W.", "Sec. 3.2; spec 5.6", _ACCEPT),
     "Hardened": Flag("Hardening outside the paper's model: announced keys or announced g^r2 are checked.",
                      "spec 5.13; review C.9", _ACCEPT),
+    "ProofOfKnowledge": Flag("A proof of knowledge of x with y = g^x, bound to its statement (a key, the server key, "
+                             "or a g^r2 of one round, set S, client and segment).", "spec 5.14; E8, E9, E10",
+                             _ACCEPT),
     "Dropout": Flag("Clients dropped out before S was fixed; they take no part in the round.", "Theorem 4",
                     _ACCEPT),
     "WholeRound": Flag("A whole round of Algorithm 1 through the wire operations.", "Algorithm 1; spec 5.12", _ACCEPT),
@@ -92,6 +95,21 @@ FLAGS: dict[str, Flag] = {
                              "challenge-mismatch"),
     "ChallengeOwnMissing": Flag("The client's own g^r2 is missing from the announced values.", "E4; review C.9",
                                 "CheckChallenge fails with challenge-mismatch"),
+    "ProofWrongContext": Flag("A valid proof checked under another statement: another client, segment, set S or kind.",
+                              "spec 5.14; E9", "CheckProof fails with proof-invalid"),
+    "ProofReplay": Flag("A proof from another round presented in this one.", "spec 5.14; E9",
+                        "CheckProof fails with proof-invalid"),
+    "ProofWrongExponent": Flag("A proof made with an exponent other than the discrete logarithm of the element.",
+                               "spec 5.14; E9, E10", "CheckProof fails with proof-invalid"),
+    "ProofJunkElement": Flag("An element outside <g>, (1 + n) * g^x, with the proof made for g^x.", "spec 5.14; E8",
+                             "CheckProof fails with proof-invalid"),
+    "ProofOutOfRange": Flag("A proof whose response z is at or above the bound 2^(|x| + 257).", "spec 5.14",
+                            "CheckProof fails with proof-invalid"),
+    "DegenerateElement": Flag("A received beta, pk_S, challenge R or (v2) a client's pk_i whose value mod n is 0, 1 or "
+                              "n - 1: +-1 times an element of <1 + n>, a secret power of which would reveal the "
+                              "exponent.", "spec 5.4, 10.5; E8; compact-profile note B",
+                              "the operation fails with degenerate-element: CheckElement with v1's hardening, every "
+                              "operation that receives such an element in v2"),
     "NonFinite": Flag("NaN, +Infinity or -Infinity as a gradient value.", "spec 4.2",
                       "Quantize fails with non-finite-value"),
     "OutOfRange": Flag("A value outside the range the encoding can represent.", "spec 4.2, 4.3, 5.7",
@@ -126,6 +144,23 @@ FLAGS: dict[str, Flag] = {
                                 "a paper implementation returns the recorded (wrong) values"),
     "RerunDifference": Flag("A re-run of the same update for S minus {j} reveals client j's update by difference.",
                             "E7", "the intermediates hold the difference"),
+    "JunkChallenge": Flag("The server sends R = (1 + n) * g^y (or -g^y): T_i = R^sk_i reveals sk_i (or its parity).",
+                          "E8", "ResGen answers (acceptable: it cannot see it); a hardened client refuses an R that is "
+                          "not the product of proven announced values"),
+    "JunkServerKey": Flag("The server key beta = 1 + n: L(E_ij1) = m_ij + r_ij1 exposes every segment above the "
+                          "exponent's bits.", "E8", "Enc answers (acceptable: it cannot see it); CheckElement fails "
+                          "with degenerate-element"),
+    "SignServerKey": Flag("The server key beta = -g^alpha: DSE fails exactly for an odd sk_i, and a proof forged "
+                          "from alpha verifies.", "E8; spec 5.14", "DSE fails with aead-failure for an odd sk_i; "
+                          "CheckProof accepts the forged proof: only an even sk_i closes the oracle"),
+    "RogueAnnouncedValue": Flag("A colluding client announces a g^r2 chosen after all others, so that R is the "
+                                "server's choice.", "E9", "CheckChallenge passes (the product matches); CheckProof "
+                                "of the rogue value fails with proof-invalid"),
+    "RogueKey": Flag("A colluding client registers pk_c = g^x * prod pk_k^-1, so that pk_S = g^x.", "E9",
+                     "CheckPkS passes against the announced keys; CheckProof of the rogue key fails with proof-invalid"),
+    "CancellingClient": Flag("A colluding client's upload cancels an honest client's: the sum lacks it.", "E10",
+                             "Decode returns the sum without the victim; CheckProof of the colluder's g^r2 fails with "
+                             "proof-invalid"),
     "ToyGroup": Flag("A tiny explicit group (p = 23) from the review's smallest counterexample.", "E1",
                      _ACCEPT),
     # -- profile v2 (spec chapter 10) ------------------------------------------------------------
@@ -134,9 +169,6 @@ FLAGS: dict[str, Flag] = {
                          "0, missing or of the wrong length; otherwise it succeeds with the recorded outputs"),
     "CarrierOnly": Flag("v2: second components, challenges and responses exist for the carrier only; a list "
                         "with another count is refused.", "spec 10.5", "the operation fails with dimension-mismatch"),
-    "DegenerateElement": Flag("v2: beta, pk_S, a challenge R or a client's pk_i that is 1 or n - 1 mod n: a secret "
-                              "power of it would reveal the exponent.", "spec 10.5; compact-profile note B",
-                              "the operation fails with degenerate-element"),
     "CarrierNotDecrypted": Flag("v2: the carrier's L input is not 1 mod n (wrong alpha, or carriers, d and T that "
                                 "do not belong together).", "spec 10.6", "Dec fails with carrier-decryption-failed"),
     "MaskSumOutOfRange": Flag("v2: the carrier decrypts to a mask sum R that |S| exponents in [1, 2^L) cannot "

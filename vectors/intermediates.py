@@ -13,7 +13,7 @@ from __future__ import annotations
 import gmpy2
 
 from mpksa import encoding as encoding_mod
-from mpksa import se
+from mpksa import proofs, se
 from mpksa.encoding import Encoding
 from mpksa.wire.codec import Codec, Json
 from mpksa.params import PaperParams, Params, V1Params, V2Params
@@ -133,4 +133,17 @@ def _dec(params: Params, encoding: Encoding, inputs: Json, codec: Codec) -> Json
     return out
 
 
-_BY_OP = {"SE": _se, "DSE": _dse, "Encode": _encode, "Decode": _decode, "Enc": _enc, "Dec": _dec}
+def _commitment(params: Params, encoding: Encoding, inputs: Json, codec: Codec) -> Json:
+    """The statement's context bytes, and t = g^z * y^{-c}: the commitment the challenge hashes."""
+    statement = codec.statement_in(inputs["statement"], "statement")
+    if "proof" in inputs:  # CheckProof
+        y, proof = codec.element_in(inputs["element"], "element"), codec.proof_in(inputs["proof"], "proof")
+        n = params.group_modulus
+        t = int(gmpy2.powmod(params.g, proof.z, n) * gmpy2.powmod(gmpy2.invert(y, n), proof.c, n) % n)
+    else:  # Prove
+        t = int(gmpy2.powmod(params.g, codec.nonce_in(inputs["k"], "k"), params.group_modulus))
+    return {"context": proofs.statement_context(params, statement).hex(), "commitment": codec.element(t)}
+
+
+_BY_OP = {"SE": _se, "DSE": _dse, "Encode": _encode, "Decode": _decode, "Enc": _enc, "Dec": _dec,
+          "Prove": _commitment, "CheckProof": _commitment}

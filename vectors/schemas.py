@@ -40,6 +40,9 @@ _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
 _UINT64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
 _CIPHERTEXT = _obj({"e1": _list(HEX, 1), "e2": _list({"type": "array", "items": HEX, "minItems": 2, "maxItems": 2}, 1)})
 _FLOAT = {"oneOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]}
+_STATEMENT = _obj({"kind": {"enum": ["key", "server key", "g^r2"]}, "client_id": _UINT32, "index": _UINT32,
+                   "round": _UINT64, "online": _list(_UINT32)})
+_PROOF = _obj({"c": HEX, "z": HEX})
 
 INPUTS: dict[str, Json] = {
     "SysGen": _obj({"alphas": _list(HEX, 1)}),
@@ -64,6 +67,9 @@ INPUTS: dict[str, Json] = {
         "type": "integer", "minimum": 0}}),
     "Recover": _obj({"a": _list({"$ref": "#/$defs/hexInt"}, 1), "bound": {"type": "integer", "minimum": 1},
                      "total": HEX}),
+    "Prove": _obj({"statement": _STATEMENT, "x": HEX, "k": HEX}),
+    "CheckProof": _obj({"statement": _STATEMENT, "element": HEX, "proof": _PROOF}),
+    "CheckElement": _obj({"element": HEX}),
 }
 
 OUTPUTS: dict[str, Json] = {
@@ -83,6 +89,9 @@ OUTPUTS: dict[str, Json] = {
     "Dec": _obj({"sums": _list(HEX, 1)}),
     "Decode": _obj({"weighted_sums": _list(INT), "weight_sum": INT}),
     "Recover": _obj({"values": _list(INT)}),
+    "Prove": _obj({"element": HEX, "proof": _PROOF}),
+    "CheckProof": _obj({}),
+    "CheckElement": _obj({}),
 }
 assert set(INPUTS) == set(OUTPUTS) == set(OPERATIONS), "every operation needs an input and output schema"
 
@@ -105,8 +114,10 @@ INTERMEDIATES: dict[str, Any] = {
     "mask_sum": {"$ref": "#/$defs/hexInt"},
     # E5 evidence
     "sybil_sk": HEX, "forger_x": HEX,
+    # Prove / CheckProof: the statement's context bytes and the commitment t = g^k (= g^z * y^-c)
+    "context": HEX, "commitment": HEX,
     # errata: a call of mpksa.findings and its result
-    "finding": _obj({"id": {"type": "string", "pattern": "^(E[1-7]|Theorem [34])$"},
+    "finding": _obj({"id": {"type": "string", "pattern": "^(E([1-9]|10)|Theorem [34])$"},
                      "function": {"type": "string", "pattern": "^[a-z0-9_]+$"},
                      "arguments": {"type": "object"}, "result": {"type": "object"}}),
     # transcripts

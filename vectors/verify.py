@@ -18,7 +18,6 @@ Checks, each reported as one line naming the file and test:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
@@ -32,14 +31,15 @@ from jsonschema.exceptions import SchemaError
 from mpksa import ops
 from mpksa.errors import MpksaError
 from mpksa.params import PARAMETER_SET_NAMES, parameter_set
+from mpksa.wire import untrusted
 from mpksa.wire.codec import Codec, Json
-from mpksa.wire.contract import encoding_from_json, params_from_json, params_to_json
+from mpksa.wire.contract import SERVER_OPERATIONS, encoding_from_json, params_from_json, params_to_json
+from mpksa.wire.untrusted import strict_json
 
 from . import files, intermediates
 from .builder import MANIFEST_SCHEMA, canonical_json
 from .flags import FLAGS
 
-SERVER_OPERATIONS = frozenset({"SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode"})
 SKIPPED = {"manifest.json"}
 
 
@@ -72,17 +72,17 @@ def _vector_files(node: Traversable, prefix: str = "") -> Iterator[tuple[str, Tr
             yield f"{prefix}{entry.name}", entry
 
 
-def _schemas(root: Traversable, report: Report) -> dict[str, Draft202012Validator]:
+def load_schemas(root: Traversable, report: Report) -> dict[str, Draft202012Validator]:
     validators = {}
     folder = root.joinpath("schema")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name) if folder.is_dir() else []:
         if not entry.name.endswith(".schema.json"):
             continue
         try:
-            schema = json.loads(entry.read_text("utf-8"))
+            schema = strict_json(entry.read_bytes())
             Draft202012Validator.check_schema(schema)
-        except (ValueError, SchemaError) as exc:
-            report.add(f"schema/{entry.name}", f"not a valid Draft 2020-12 schema: {exc}")
+        except (OSError, ValueError, SchemaError) as exc:
+            report.add(f"schema/{entry.name}", f"not a valid Draft 2020-12 schema: {untrusted.text(exc, 300)}")
             continue
         validators[entry.name] = Draft202012Validator(schema)
     if not validators:
@@ -108,16 +108,18 @@ def verify(root: Traversable | Path | str | None = None, *, recompute: bool = Tr
     if not base.is_dir():
         report.add(str(base), "is not a folder of vectors")
         return report
-    validators = _schemas(base, report)
+    validators = load_schemas(base, report)
     found: dict[str, Json] = {}
     texts: dict[str, bytes] = {}
     for relative, entry in _vector_files(base):
-        raw = entry.read_bytes()
-        texts[relative] = raw
         try:
-            data = json.loads(raw.decode("ascii"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            report.add(relative, f"not ASCII JSON: {exc}")
+            raw = entry.read_bytes()
+        except OSError as exc:
+            report.add(relative, f"cannot be read: {exc.strerror or exc}")
+            continue
+        texts[relative] = raw
+        parsed, data = parse_file(relative, raw, report)
+        if not parsed:
             continue
         found[relative] = data
         if only is not None and not only(relative):
@@ -125,15 +127,26 @@ def verify(root: Traversable | Path | str | None = None, *, recompute: bool = Tr
         report.files += 1
         if progress:
             progress(relative)
-        _check_file(relative, raw, data, validators, report, recompute)
-    _check_manifest(base, texts, found, validators, report)
+        check_file(relative, raw, data, validators, report, recompute)
+    check_manifest(base, texts, found, validators, report)
     return report
 
 
 # -- one file -----------------------------------------------------------------------------------
 
 
-def _check_file(relative: str, raw: bytes, data: Any, validators: dict[str, Draft202012Validator], report: Report,
+def parse_file(relative: str, raw: bytes, report: Report) -> tuple[bool, Any]:
+    """(True, the file's JSON), or (False, None) with the problem reported: not ASCII, or not strict JSON."""
+    try:
+        return True, strict_json(raw.decode("ascii"))
+    except UnicodeDecodeError as exc:
+        report.add(relative, f"not ASCII: byte {exc.start} is {raw[exc.start]:#04x}")
+    except ValueError as exc:
+        report.add(relative, f"not strict JSON: {untrusted.text(exc, 300)}")
+    return False, None
+
+
+def check_file(relative: str, raw: bytes, data: Any, validators: dict[str, Draft202012Validator], report: Report,
                 recompute: bool) -> None:
     schema_name = data.get("schema") if isinstance(data, dict) else None
     validator = validators.get(schema_name) if isinstance(schema_name, str) else None
@@ -166,8 +179,8 @@ def _check_file(relative: str, raw: bytes, data: Any, validators: dict[str, Draf
                     _check_transcript(at, data["profile"], group, test, report, recompute)
                 else:
                     _check_operation(at, data["profile"], group, test, report, recompute)
-            except (MpksaError, KeyError, TypeError, ValueError, IndexError) as exc:
-                report.add(at, f"could not be checked: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # a check that trips over a malformed test reports it, never stops verify
+                report.add(at, f"could not be checked: {type(exc).__name__}: {untrusted.text(exc, 300)}")
     _check_reruns(relative, tests, report)
 
 
@@ -473,22 +486,25 @@ def _check_reruns(relative: str, tests: list[Json], report: Report) -> None:
 # -- manifest -----------------------------------------------------------------------------------
 
 
-def _check_manifest(base: Traversable, texts: dict[str, bytes], found: dict[str, Json],
+def check_manifest(base: Traversable, texts: dict[str, bytes], found: dict[str, Json],
                     validators: dict[str, Draft202012Validator], report: Report) -> None:
     entry = base.joinpath("manifest.json")
     if not entry.is_file():
         report.add("manifest.json", "missing")
         return
     try:
-        manifest = json.loads(entry.read_text("ascii"))
-    except ValueError as exc:
-        report.add("manifest.json", f"not JSON: {exc}")
+        manifest = strict_json(entry.read_bytes().decode("ascii"))
+    except (OSError, ValueError) as exc:
+        report.add("manifest.json", f"not strict ASCII JSON: {untrusted.text(exc, 300)}")
         return
     validator = validators.get(MANIFEST_SCHEMA)
     if validator is not None:
         for error in schema_errors(validator, manifest):
             report.add("manifest.json", f"schema {MANIFEST_SCHEMA}: {error}")
     listed = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+    if not isinstance(listed, dict):
+        report.add("manifest.json", "files must be an object")
+        return
     for relative in sorted(set(texts) - set(listed)):
         report.add("manifest.json", f"does not list {relative}")
     for relative, item in sorted(listed.items()):
@@ -500,5 +516,5 @@ def _check_manifest(base: Traversable, texts: dict[str, bytes], found: dict[str,
             report.add("manifest.json", f"SHA-256 of {relative} differs (file changed after generation?)")
         elif item.get("bytes") != len(raw):
             report.add("manifest.json", f"size of {relative} differs")
-        elif relative in found and item.get("numberOfTests") != found[relative].get("numberOfTests"):
+        elif isinstance(found.get(relative), dict) and item.get("numberOfTests") != found[relative].get("numberOfTests"):
             report.add("manifest.json", f"numberOfTests of {relative} differs")

@@ -16,6 +16,7 @@ const bitLength = (x) => (x === 0n ? 0 : x.toString(2).length);
 const hexLength = (modulus) => 2 * Math.ceil(bitLength(modulus - 1n) / 8);
 const toHex = (x, modulus) => x.toString(16).padStart(hexLength(modulus), "0");
 
+// Error messages name the rule, never the value: sk is a secret.
 function fromHex(text, modulus, name) {
   if (typeof text !== "string" || !/^[0-9a-f]*$/.test(text)) throw new WireError("malformed-input", `${name} must be lowercase hex`);
   if (text.length !== hexLength(modulus)) throw new WireError("malformed-input", `${name} has ${text.length} hex digits, expected ${hexLength(modulus)}`);
@@ -34,7 +35,7 @@ function modPow(base, exponent, modulus) {
 // The group of g and the range of exponents (spec chapter 3).
 function group(params) {
   const g = BigInt("0x" + params.g);
-  if (params.profile === "v1") {
+  if (params.profile === "v1" || params.profile === "v2") {  // v2 keeps v1's group and exponents
     const n = BigInt("0x" + params.n);
     return { g, modulus: n * n, exponentBound: 1n << BigInt(params.exponent_bits) };
   }
@@ -45,24 +46,33 @@ const operations = {
   KeyGen(params, inputs) {
     const { g, modulus, exponentBound } = group(params);
     const sk = fromHex(inputs.sk, exponentBound, "sk");
-    if (sk < 1n || sk >= exponentBound) throw new WireError("malformed-input", "sk must lie in [1, bound)");
+    // Well-formed hex outside [1, bound) is a range error, not a format error (spec chapter 6).
+    if (sk < 1n || sk >= exponentBound) throw new WireError("exponent-out-of-range", "sk must lie in [1, bound)");
     return { pk: toHex(modPow(g, sk, modulus), modulus) };
   },
 };
 
 function answer(message) {
   if (message.type === "capabilities") {
-    return { type: "capabilities", protocol: PROTOCOL, name: "keygen.mjs example", profiles: ["paper", "v1"],
+    return { type: "capabilities", protocol: PROTOCOL, name: "keygen.mjs example", profiles: ["paper", "v1", "v2"],
              parameterSets: "*", operations: Object.keys(operations) };
   }
   try {
+    if (message.type !== "request" || !Object.hasOwn(operations, message.op)) {
+      throw new WireError("malformed-input", "expected a capabilities message or a request for KeyGen");
+    }
     return { type: "response", id: message.id, outputs: operations[message.op](message.params, message.inputs) };
   } catch (error) {
     return { type: "response", id: message.id, error: { code: error.code ?? "malformed-input", message: String(error.message) } };
   }
 }
 
+// A line that is not JSON gets an error answer with id null (spec chapter 9), never a crash.
+function parse(line) {
+  try { return JSON.parse(line); } catch { return { type: "garbage", id: null }; }
+}
+
 // One line in, one line out; stdout carries nothing else.
 for await (const line of createInterface({ input: process.stdin })) {
-  if (line.trim()) process.stdout.write(JSON.stringify(answer(JSON.parse(line))) + "\n");
+  if (line.trim()) process.stdout.write(JSON.stringify(answer(parse(line))) + "\n");
 }

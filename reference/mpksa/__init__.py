@@ -7,12 +7,12 @@ Profiles: `paper` (Yang et al., as printed, broken: see spec chapter 7) and
 from .encoding import Encoding
 from .errors import MpksaError
 from .params import PARAMETER_SET_NAMES, parameter_set
-from .round import Client, Hardening, RoundResult, run_round, setup
+from .round import HARDENED, Client, Hardening, RoundResult, run_round, setup
 
 __version__ = "0.1.0"
 SPEC_VERSION = "0.1"
 
 __all__ = [
-    "Client", "Encoding", "Hardening", "MpksaError", "PARAMETER_SET_NAMES", "RoundResult",
+    "HARDENED", "Client", "Encoding", "Hardening", "MpksaError", "PARAMETER_SET_NAMES", "RoundResult",
     "parameter_set", "run_round", "setup", "__version__", "SPEC_VERSION",
 ]

@@ -124,6 +124,19 @@ class ChallengeMismatchError(MpksaError):
     code = "challenge-mismatch"
 
 
+class DegenerateElementError(MpksaError):
+    """A received beta, pk_S, pk_i or R_j is 0, 1 or -1 mod n: a secret power of it would leak the
+    exponent (E8). Always checked in `v2`; in `paper` and `v1` with the hardening."""
+
+    code = "degenerate-element"
+
+
+class ProofError(MpksaError):
+    """A proof of knowledge is missing or does not verify (E8, E9, E10 hardening)."""
+
+    code = "proof-invalid"
+
+
 class AeadError(MpksaError):
     """AES-256-GCM authentication failed: tampered ciphertext, tag, nonce or data."""
 
@@ -140,12 +153,6 @@ class RerunRefusedError(MpksaError):
     """A client refuses to answer a re-run of the same update for a smaller S (E7)."""
 
     code = "rerun-refused"
-
-
-class DegenerateElementError(MpksaError):
-    """`v2`: beta, pk_S or a challenge R is 1 or n - 1 mod n; a secret power of it reveals the exponent."""
-
-    code = "degenerate-element"
 
 
 class CarrierDecryptionError(MpksaError):
@@ -186,10 +193,11 @@ ERROR_CLASSES: dict[str, type[MpksaError]] = {
         SingleClientAbort,
         AggregateKeyMismatchError,
         ChallengeMismatchError,
+        DegenerateElementError,
+        ProofError,
         AeadError,
         RoundAbortedError,
         RerunRefusedError,
-        DegenerateElementError,
         CarrierDecryptionError,
         MaskSumRangeError,
         ExponentReusedError,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import aggpkgen, agg, chelgen, dec, encoding, keygen, resgen, se, sysgen
+from . import aggpkgen, agg, chelgen, dec, encoding, keygen, proofs, resgen, se, sysgen, validate
 from .encoding import Encoding
 from .errors import DimensionMismatchError, MalformedInputError
 from .messages import Aggregate, ServerKey
@@ -168,6 +168,29 @@ def _recover(ctx: Context, inp: Json) -> Json:
     return {"values": encoding.recover(ctx.codec.message_in(inp.get("total"), "total"), a)}
 
 
+def _prove(ctx: Context, inp: Json) -> Json:
+    """y = g^x (as KeyGen computes pk = g^sk) and the proof of knowledge of x under the statement."""
+    statement = ctx.codec.statement_in(inp.get("statement"), "statement")
+    x = ctx.codec.exponent_in(inp.get("x"), "x")
+    rng = ReplayRandom([ctx.codec.nonce_in(inp.get("k"), "k")])
+    y = keygen.key_gen(ctx.params, ReplayRandom([x])).pk
+    proof = proofs.prove(ctx.params, x, y, statement, rng)
+    rng.check_all_used("k")
+    return {"element": ctx.codec.element(y), "proof": ctx.codec.proof(proof)}
+
+
+def _check_proof(ctx: Context, inp: Json) -> Json:
+    statement = ctx.codec.statement_in(inp.get("statement"), "statement")
+    proofs.verify(ctx.params, ctx.codec.element_in(inp.get("element"), "element"),
+                  ctx.codec.proof_in(inp.get("proof"), "proof"), statement, "element")
+    return {}
+
+
+def _check_element(ctx: Context, inp: Json) -> Json:
+    validate.check_nondegenerate(ctx.params, ctx.codec.element_in(inp.get("element"), "element"), "element")
+    return {}
+
+
 OPERATIONS: dict[str, Callable[[Context, Json], Json]] = {
     "SysGen": _sys_gen,
     "KeyGen": _key_gen,
@@ -185,6 +208,9 @@ OPERATIONS: dict[str, Callable[[Context, Json], Json]] = {
     "Dec": _dec,
     "Decode": _decode,
     "Recover": _recover,
+    "Prove": _prove,
+    "CheckProof": _check_proof,
+    "CheckElement": _check_element,
 }
 
 

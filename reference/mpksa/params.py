@@ -29,6 +29,13 @@ RSA_2048 = int(
 RSA_2048_SHA256 = "b3c2468add10e2a0c4a251d9d2bac4ba04d4b3527156ceead43a1305e03f1fc0"
 
 
+PROOF_CHALLENGE_BITS = 128
+"""Fiat-Shamir challenges of the proofs of knowledge lie in [0, 2^128) (spec 5.14)."""
+
+PROOF_SLACK_BITS = 128
+"""The proof's nonce is this many bits wider than c*x: statistical zero knowledge (spec 5.14)."""
+
+
 def shake(label: bytes, data: bytes, nbytes: int) -> bytes:
     """SHAKE-256 of a length-prefixed label and data: the package's one hash-to-bytes."""
     return hashlib.shake_256(len(label).to_bytes(2, "big") + label + data).digest(nbytes)
@@ -139,6 +146,16 @@ Params = PaperParams | V1Params | V2Params
 
 MAX_CLIENT_BITS = 32
 """Client ids and |S| fit 32 bits: a v2 set needs L + 32 < |n| so that the mask sum R stays below n."""
+
+
+def proof_nonce_bits(params: Params) -> int:
+    """Bits of the nonce k of a proof of knowledge: |x| + 128 (c) + 128 (slack), x < exponent_bound."""
+    return (params.exponent_bound - 1).bit_length() + PROOF_CHALLENGE_BITS + PROOF_SLACK_BITS
+
+
+def proof_response_bound(params: Params) -> int:
+    """z = k + c*x < 2^nonce + 2^(nonce - 128) < 2^(nonce + 1): the bound a verifier checks."""
+    return 1 << (proof_nonce_bits(params) + 1)
 
 
 def derive_paper_group(seed: bytes, bits: int, gamma: int) -> tuple[int, int, int]:

@@ -41,6 +41,10 @@ class Profile(Protocol):
         """The segment sums from the aggregate of `clients` = |S| clients (`v2` checks its mask sum against |S|)."""
         ...
 
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        """The exponents r_kj2 of a client's announced g^{r_kj2}, among the values its Enc drew (in order)."""
+        ...
+
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: Params) -> tuple[list[int], int]:
         """(sum_i w_i*q_i per coordinate, sum_i w_i) from the segment sums."""
@@ -65,6 +69,9 @@ class PaperProfile:
 
     def dec(self, params: PaperParams, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
         return dec_paper(params, key, aggregate)
+
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        return [drawn[1]]  # enc_paper draws r_i1, then r_i2
 
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: PaperParams) -> tuple[list[int], int]:
@@ -91,6 +98,9 @@ class V1Profile:
     def dec(self, params: V1Params, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
         return dec_v1(params, key, aggregate)
 
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        return list(drawn[1::2])  # enc_v1 draws r_ij1, then r_ij2, for each segment j
+
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: V1Params) -> tuple[list[int], int]:
         return decode_v1(sums, encoding, clients, dim, params.modulus_bits)
@@ -115,6 +125,9 @@ class V2Profile:
 
     def dec(self, params: V2Params, key: ServerKey, aggregate: Aggregate, clients: int) -> tuple[int, ...]:
         return dec_v2(params, key, aggregate, clients)
+
+    def announced_exponents(self, drawn: Sequence[int]) -> list[int]:
+        return [drawn[2]]  # enc_v2 draws r_i, then the carrier's r_i01 and r_i02
 
     def decode(self, sums: Sequence[int], encoding: Encoding, clients: int, dim: int,
                params: V2Params) -> tuple[list[int], int]:

@@ -39,15 +39,26 @@ def check_group_element(params: Params, x: object, name: str) -> int:
     return check_unit(x, params.message_modulus, params.group_modulus, name)
 
 
-def check_power_base(params: Params, x: object, name: str) -> int:
-    """An element raised to a secret power (beta, pk_S, a challenge R by a client; pk_i by the server):
-    a group element, and in `v2` also not 1 or n - 1 mod n, whose powers would reveal the exponent (spec 10.5)."""
+def check_nondegenerate(params: Params, x: object, name: str) -> int:
+    """A group element whose value mod n is 0, 1 or n - 1 is refused (E8; always in `v2`, spec 10.5).
+
+    Such an element is +-1 times an element of <1 + n> (the kernel of reduction mod n): a beta or
+    pk_S there leaks the plaintext, a challenge there leaks sk_i. `paper`: mod p.
+    """
     x = check_group_element(params, x, name)
     n = params.message_modulus
-    if params.profile == "v2" and x % n in (1, n - 1):
-        residue = "1" if x % n == 1 else "n - 1"
-        raise DegenerateElementError(f"{name} = {show(x)} is {residue} mod n: a secret power of it would reveal the exponent")
+    if x % n in (0, 1, n - 1):
+        raise DegenerateElementError(f"{name} = {show(x)} is {show(x % n)} mod n: an element of +-<1 + n> is refused")
     return x
+
+
+def check_power_base(params: Params, x: object, name: str) -> int:
+    """An element raised to a secret power (beta, pk_S, a challenge R by a client; pk_i by the server):
+    a group element, and in `v2` also non-degenerate, whose powers would reveal the exponent (spec 10.5).
+    In `paper` and `v1` the non-degeneracy check is the hardening option `check_elements` (E8)."""
+    if params.profile == "v2":
+        return check_nondegenerate(params, x, name)
+    return check_group_element(params, x, name)
 
 
 def check_e1_element(params: Params, x: object, name: str) -> int:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gmpy2
 
 from ..dec import l_function
-from ..encoding import Encoding, quantize
+from ..encoding import Encoding, encode_v1, quantize
 from ..errors import MpksaError, ParameterError
-from ..messages import Ciphertext, KeyPair, ServerKey
-from ..params import Params
+from ..messages import Announced, Ciphertext, KeyPair, Proof, ServerKey
+from ..params import Params, V1Params
 from ..randomness import RandomSource, ReplayRandom, exponent
 from ..round import HONEST_NETWORK, Client, Hardening, Network, RoundResult, T, run_round, setup
 
@@ -149,4 +150,89 @@ class Recorder:
         return self.keep(client_id, name, value)
 
     def to_server(self, client_id: int, name: str, value: T) -> T:
+        return self.keep(client_id, name, value)
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """What a demonstration of E8 to E10 records of its `v1` round: the group, the encoding, the
+    keys, the quantized updates and their segments, Enc's randomness, and the uploads as the server
+    received them."""
+
+    n: int
+    g: int
+    encoding: dict[str, int | float]
+    alpha: int
+    sks: list[int]
+    pks: list[int]
+    pk_s: int
+    quantized: list[list[int]]
+    segments: list[list[int]]
+    r1: list[list[int]]
+    r2: list[list[int]]
+    e1: list[list[int]]
+    e2: list[list[list[int]]]
+
+
+def round_record(params: V1Params, encoding: Encoding, alpha: int, sks: Sequence[int], pairs: Sequence[KeyPair],
+                 pk_s: int, quantized: Sequence[Sequence[int]], draws: Sequence[Sequence[Sequence[int]]],
+                 uploads: Sequence[Ciphertext]) -> dict[str, Any]:
+    """The fields of a `RoundRecord`, every client of weight 1, for a record's constructor."""
+    e1, e2 = ciphertext_lists(uploads)
+    return dict(n=params.n, g=params.g, encoding=dataclasses.asdict(encoding), alpha=alpha, sks=list(sks),
+                pks=[p.pk for p in pairs], pk_s=pk_s, quantized=[list(q) for q in quantized],
+                segments=[encode_v1(q, 1, encoding, params.modulus_bits) for q in quantized],
+                r1=[[a for a, _ in d] for d in draws], r2=[[b for _, b in d] for d in draws], e1=e1, e2=e2)
+
+
+def combine(params: Params, cts: Sequence[Ciphertext], exponents: Sequence[int]) -> Ciphertext:
+    """prod_k cts[k]^exponents[k], component by component (a colluder's arithmetic on uploads)."""
+    n2 = params.group_modulus
+    e1 = tuple(product([power(c.e1[j], e, n2) for c, e in zip(cts, exponents)], n2) for j in range(len(cts[0].e1)))
+    e2 = tuple(tuple(product([power(c.e2[j][h], e, n2) for c, e in zip(cts, exponents)], n2) for h in (0, 1))
+               for j in range(len(cts[0].e2)))
+    return Ciphertext(e1, e2)  # type: ignore[arg-type]
+
+
+class ColludingUpload(Recorder):
+    """Client `colluder`, the last of S, colludes with the server: the server receives forge(upload)
+    (and, in a hardened round, forge_proofs(proofs)) instead of its upload. The colluder's own client
+    code is shown the view its real upload makes (its own g^{r_cj2} and proofs among the announced
+    values, and the R_j they give), and the server receives from it R_j^{sk_c} for the R_j the
+    server really sent."""
+
+    def __init__(self, params: Params, colluder: int, colluder_sk: int) -> None:
+        super().__init__()
+        self.params, self.colluder, self.colluder_sk = params, colluder, colluder_sk
+        self.upload: Ciphertext | None = None
+        self.proofs: tuple[Proof, ...] = ()
+        self.challenge: tuple[int, ...] = ()
+
+    def forge(self, upload: Ciphertext) -> Ciphertext:
+        """What the server receives instead of the colluder's upload."""
+        raise NotImplementedError
+
+    def forge_proofs(self, proofs: tuple[Proof, ...]) -> tuple[Proof, ...]:
+        """What the server receives instead of the colluder's proofs: by default the real ones."""
+        return proofs
+
+    def to_server(self, client_id: int, name: str, value: Any) -> Any:
+        if client_id == self.colluder and name == "E":
+            self.upload, value = value, self.forge(value)
+        elif client_id == self.colluder and name == "proof g^r2":
+            self.proofs, value = value, self.forge_proofs(value)
+        elif client_id == self.colluder and name == "T":
+            value = tuple(power(r, self.colluder_sk, self.params.group_modulus) for r in self.challenge)
+        return self.keep(client_id, name, value)
+
+    def to_client(self, client_id: int, name: str, value: Any) -> Any:
+        if client_id == self.colluder and self.upload is not None and name in ("R", "announced g^r2"):
+            n2, own = self.params.group_modulus, [a for a, _ in self.upload.e2]
+            forged = [a for a, _ in self.received["E"][client_id].e2]
+            if name == "R":
+                self.challenge = value
+                value = tuple(r * inverse(f, n2) * a % n2 for r, f, a in zip(value, forged, own))
+            else:
+                value = [Announced(a.client_id, tuple(own), self.proofs) if a.client_id == client_id else a
+                         for a in value]
         return self.keep(client_id, name, value)

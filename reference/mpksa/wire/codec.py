@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedInputError, MpksaError, NonFiniteValueError, show
-from ..messages import Ciphertext
-from ..params import Params
+from ..errors import ExponentRangeError, MalformedInputError, MpksaError, NonFiniteValueError, show
+from ..messages import Ciphertext, Proof, Statement
+from ..params import PROOF_CHALLENGE_BITS, Params, proof_nonce_bits, proof_response_bound
 from ..validate import check_exponent, check_mask_exponent
 
 Json = dict[str, Any]
@@ -185,3 +185,41 @@ class Codec:
 
     def ciphertexts_in(self, data: object, name: str) -> list[Ciphertext]:
         return [self.ciphertext_in(c, f"{name}[{i}]") for i, c in enumerate(as_list(data, name))]
+
+    # --- the hardening's proofs of knowledge (spec 5.14) ----------------------------------------
+
+    def statement(self, s: Statement) -> Json:
+        return {"kind": s.kind, "client_id": s.client_id, "index": s.index, "round": s.round_id,
+                "online": list(s.online)}
+
+    def statement_in(self, data: object, name: str) -> Statement:
+        """{"kind", "client_id", "index", "round", "online"}, every field present (unused ones 0 or [])."""
+        if not isinstance(data, dict) or set(data) != set(STATEMENT_FIELDS):
+            raise MalformedInputError(f"{name} must be an object with exactly the fields {', '.join(STATEMENT_FIELDS)}")
+        if not isinstance(data["kind"], str):
+            raise MalformedInputError(f"{name}.kind = {show(data['kind'])} must be a string")
+        online = tuple(client_id_in(i, f"{name}.online[{j}]") for j, i in enumerate(as_list(data["online"], f"{name}.online")))
+        return Statement(data["kind"], client_id_in(data["client_id"], f"{name}.client_id"),
+                         client_id_in(data["index"], f"{name}.index"), round_in(data["round"], f"{name}.round"), online)
+
+    def proof(self, p: Proof) -> Json:
+        """(c, z): c in 16 bytes, z at the fixed length of the response bound."""
+        return {"c": to_hex(p.c, 1 << PROOF_CHALLENGE_BITS), "z": to_hex(p.z, proof_response_bound(self.params))}
+
+    def proof_in(self, data: object, name: str) -> Proof:
+        if not isinstance(data, dict) or set(data) != {"c", "z"}:
+            raise MalformedInputError(f"{name} must be an object with exactly the fields c and z")
+        return Proof(from_hex(data["c"], 1 << PROOF_CHALLENGE_BITS, f"{name}.c"),
+                     from_hex(data["z"], proof_response_bound(self.params), f"{name}.z"))
+
+    def nonce_in(self, text: object, name: str) -> int:
+        """The nonce k of a proof: fixed-length hex, then [1, 2^{nonce bits}) (spec 5.14). Secret."""
+        bound = 1 << proof_nonce_bits(self.params)
+        k = from_hex(text, bound, name, secret=True)
+        if not 0 < k < bound:
+            raise ExponentRangeError(f"{name} must lie in [1, 2^{proof_nonce_bits(self.params)})")
+        return k
+
+
+STATEMENT_FIELDS = ("kind", "client_id", "index", "round", "online")
+"""The fields of a statement object on the wire (spec 6.6)."""

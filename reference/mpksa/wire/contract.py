@@ -33,7 +33,10 @@ PROFILE_NAMES = ("paper", "v1", "v2")
 # Who runs each operation in a round (Algorithm 1); Recover is Algorithm 2 on its own.
 SERVER_OPERATIONS = ("SysGen", "AggPKGen", "SE", "ChelGen", "Agg", "Dec", "Decode")
 CLIENT_OPERATIONS = ("KeyGen", "CheckPkS", "DSE", "Quantize", "Encode", "Enc", "CheckChallenge", "ResGen")
-OPERATIONS = SERVER_OPERATIONS + CLIENT_OPERATIONS + ("Recover",)
+# The hardening's operations (spec 5.13, 5.14): proofs of knowledge (made by the server for alpha and by
+# clients for sk_i and r_ij2, checked by clients) and the element check. Optional for an implementation.
+HARDENING_OPERATIONS = ("Prove", "CheckProof", "CheckElement")
+OPERATIONS = SERVER_OPERATIONS + CLIENT_OPERATIONS + ("Recover",) + HARDENING_OPERATIONS
 
 ENCODING_FIELDS = tuple(f.name for f in dataclasses.fields(Encoding))
 """The fields of an encoding object, in order: frac_bits, clip, weight_max, max_clients."""
@@ -89,10 +92,19 @@ def params_from_json(data: object) -> Params:
     return params
 
 
+MAX_CUSTOM_MODULUS_BITS = 4096
+"""An unregistered set is a toy for tests and errata: its p or n is capped before any primality test,
+so that a request cannot make the receiver spend seconds on one huge number."""
+
+
 def check_custom_parameters(params: Params) -> None:
     """An unregistered set (e.g. a toy group for an erratum) must be insecure-flagged and well formed."""
     if not params.insecure:
         raise ParameterError(f"unregistered parameter set {show(params.name)} must be flagged insecure")
+    modulus = params.p if isinstance(params, PaperParams) else params.n
+    if modulus.bit_length() > MAX_CUSTOM_MODULUS_BITS:
+        raise ParameterError(f"unregistered parameter set {show(params.name)}: a {modulus.bit_length()}-bit modulus "
+                             f"exceeds the {MAX_CUSTOM_MODULUS_BITS} bits allowed for a custom set")
     if isinstance(params, PaperParams):
         import sympy
 

@@ -1,0 +1,1 @@
+"""An example Flower app: federated softmax regression on digits, aggregated by MPKSA."""
