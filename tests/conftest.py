@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mpksa.encoding import Encoding
-from mpksa.params import PaperParams, V1Params, parameter_set
+from mpksa.params import PaperParams, V1Params, V2Params, parameter_set
 from mpksa.randomness import SeededRandom
 
 
@@ -51,6 +51,22 @@ def paper_512() -> PaperParams:
 @pytest.fixture(scope="session")
 def v1_test() -> V1Params:
     params = parameter_set("v1-test-512")
+    assert isinstance(params, V1Params)
+    return params
+
+
+@pytest.fixture(scope="session")
+def v2_test() -> V2Params:
+    params = parameter_set("v2-test-512")
+    assert isinstance(params, V2Params)
+    return params
+
+
+@pytest.fixture(scope="session", params=["v1-test-512", "v2-test-512"])
+def v1_or_v2_test(request: pytest.FixtureRequest) -> V1Params:
+    """The insecure test set of `v1`, then of `v2` (a `V2Params` is a `V1Params` with a mask length):
+    for the attacks that exist on both profiles."""
+    params = parameter_set(request.param)
     assert isinstance(params, V1Params)
     return params
 

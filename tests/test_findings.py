@@ -1,4 +1,5 @@
-"""Findings E1..E10: each flaw shown on `paper` or `v1`, and v1's defence where it has one.
+"""Findings E1..E10: each flaw shown on `paper` or `v1`, and v1's defence where it has one; E8 to E10
+on `v1` and `v2` alike (fixture `v1_or_v2_test`), and the other findings on `v2` at the end.
 
 | finding | paper (or the extension / lifted variant)        | v1                                  |
 |---------|--------------------------------------------------|-------------------------------------|
@@ -10,6 +11,7 @@
 | E6      | [7,-2,-5,10] decodes as [7,399,395,9]            | offset encoding round-trips         |
 | E7      | re-run by difference                             | refused by the re-run guard         |
 | E8      |                                                  | junk R reveals sk_i; beta = 1+n     |
+|         |                                                  | (v2: refuses 1+n, not (1+n) g^y)    |
 | E9      |                                                  | rogue value / key past the checks   |
 | E10     |                                                  | a colluder cancels a client         |
 
@@ -30,6 +32,7 @@ from mpksa import Client, Encoding, findings, run_round, setup
 from mpksa.errors import (
     AeadError,
     AggregateKeyMismatchError,
+    CarrierDecryptionError,
     DegenerateElementError,
     ChallengeMismatchError,
     LInputError,
@@ -257,30 +260,43 @@ def test_guard_rejects_malformed_input() -> None:
     assert update_digest([1, 2], 1) != update_digest([1, 2], 2) != update_digest([12], 1)
 
 
-# ---- E8 -------------------------------------------------------------------------------------
+# ---- E8 (v1 and v2) -------------------------------------------------------------------------
 
 
-def test_e8_junk_challenge_reveals_every_key_and_passes_the_announced_check(v1_test, seeded) -> None:
+def _width(params) -> int:
+    """Challenges per round at the demos' default dimension: one per segment in v1 (two), the carrier in v2."""
+    return 1 if params.profile == "v2" else 2
+
+
+def _dec_error(params) -> str:
+    """The server's own Dec when the responses do not fit the uploads: L in v1, the carrier in v2."""
+    return CarrierDecryptionError.code if params.profile == "v2" else LInputError.code
+
+
+def test_e8_junk_challenge_reveals_every_key_and_passes_the_announced_check(v1_or_v2_test, seeded) -> None:
     import sympy
 
-    demo = findings.e8_junk_challenge(v1_test, seeded())
-    n, n2, g = v1_test.n, v1_test.n2, v1_test.g
+    params = v1_or_v2_test
+    demo = findings.e8_junk_challenge(params, seeded())
+    n, n2, g, width = params.n, params.n2, params.g, _width(params)
+    # y = 0, R = 1 + n and R = -1: v1's ResGen answers them, v2's refuses them always (spec 10.5).
+    assert demo.degenerate_errors == ([DegenerateElementError.code] * 2 if params.profile == "v2" else [None, None])
     junk = (1 + n) * pow(g, demo.y, n2) % n2
-    assert demo.junk_challenge == [junk, junk] and demo.junk_residue == pow(g, demo.y, n) not in (0, 1, n - 1)
-    assert demo.junk_element_error is None  # the element check cannot see it
+    assert demo.junk_challenge == [junk] * width and demo.junk_residue == pow(g, demo.y, n) not in (0, 1, n - 1)
+    assert demo.junk_element_error is None  # neither the element check nor v2's mandatory one can see it
     # T_i = R^{sk_i} = (1 + sk_i*n) * pk_i^y: recomputed here, and sk_i read back.
-    assert demo.junk_responses == [[pow(junk, sk, n2)] * 2 for sk in demo.sks]
+    assert demo.junk_responses == [[pow(junk, sk, n2)] * width for sk in demo.sks]
     assert demo.recovered_sks == demo.sks
-    assert demo.sign_challenge == [n2 - pow(g, demo.y, n2)] * 2
+    assert demo.sign_challenge == [n2 - pow(g, demo.y, n2)] * width
     assert demo.recovered_parities == [sk % 2 for sk in demo.sks]
     # -g^y has Jacobi symbol (-1 | n): the test modulus (3 mod 4) would show it, RSA-2048 (1 mod 4) does not.
     assert demo.sign_jacobi == sympy.jacobi_symbol(n - pow(g, demo.y, n), n) == (-1 if n % 4 == 3 else 1)
     assert demo.n_mod_4 == n % 4 and RSA_2048 % 4 == 1
     # Through a colluder, the junk R passes `announce_challenge` and the honest clients answer it.
     assert demo.announced_check_errors == [None, None]
-    assert demo.colluded_responses[:2] == [[pow(junk, sk, n2)] * 2 for sk in demo.sks[:2]]
+    assert demo.colluded_responses[:2] == [[pow(junk, sk, n2)] * width for sk in demo.sks[:2]]
     assert demo.colluded_recovered_sks == demo.sks[:2]
-    assert demo.round_errors == [LInputError.code] * 3
+    assert demo.round_errors == [_dec_error(params)] * 3
 
 
 def test_e8_junk_server_key_exposes_segments_and_a_sign_key_is_a_parity_oracle(v1_test, seeded) -> None:
@@ -304,51 +320,99 @@ def test_e8_junk_server_key_exposes_segments_and_a_sign_key_is_a_parity_oracle(v
     assert all(sk % 2 == 0 for sk in demo.even_sks) and demo.even_dse_errors == [None, None]
 
 
-# ---- E9 -------------------------------------------------------------------------------------
+def test_e8_junk_server_key_is_refused_by_v2_and_would_give_away_every_mask(v2_test, seeded) -> None:
+    """v2 refuses beta in <1 + n> at every Enc; with that check bypassed, beta = 1 + 2^L n would have
+    handed the server r_i, hence every segment; beta = -g^alpha passes and is a parity oracle."""
+    demo = findings.e8_junk_server_key_v2(v2_test, seeded(), clients=2)
+    n, n2, g, big_l = v2_test.n, v2_test.n2, v2_test.g, v2_test.mask_bits
+    enc = Encoding(max_clients=10)
+    assert demo.betas == [1 + n, 1 + 2**big_l * n] and big_l == 192
+    assert demo.beta_element_errors == demo.enc_errors == [DegenerateElementError.code] * 2
+    assert demo.round_error == DegenerateElementError.code  # the round stops at the first Enc
+    beta = pow(g, demo.alpha, n2)
+    for i in range(2):
+        r, r01 = demo.masks[i], demo.r1[i][0]
+        segments = expected_segments(demo.quantized[i], 1, enc, v2_test.modulus_bits)
+        # The honest upload (same draws): carrier (1 + r n) beta^{r01}, then C_ij = (1 + m_ij n) h_j^r.
+        assert demo.e1[i] == [(1 + r * n) * pow(beta, r01, n2) % n2,
+                              *((1 + m * n) * pow(_h(v2_test, j), r, n2) % n2 for j, m in enumerate(segments, 1))]
+        # The carriers without v2's check: (1 + r n)(1 + b n)^{r01} = 1 + (r + b r01) n.
+        for b, carriers, leaked in zip((1, 2**big_l), demo.bypassed_carriers, demo.leaked):
+            assert carriers[i] == (1 + r * n) * pow(1 + b * n, r01, n2) % n2
+            assert leaked[i] == r + b * r01 < n
+        assert 0 <= (demo.leaked[0][i] >> 128) - (r >> 128) <= 1  # b = 1: the top 64 bits of r, up to a carry
+        assert demo.recovered_masks[i] == r and demo.recovered[i] == segments  # b = 2^L: r, then everything
+    assert demo.exposed_bits == 192 - 128
+    assert demo.sign_beta == n2 - beta and demo.sign_beta_element_error is None and demo.sign_beta_proof_error is None
+    assert demo.dse_errors == [AeadError.code if sk % 2 else None for sk in demo.sks]
+    assert all(sk % 2 == 0 for sk in demo.even_sks) and demo.even_dse_errors == [None, None]
 
 
-def test_e9_rogue_announced_value_unmasks_the_target_past_the_check(v1_test, seeded) -> None:
-    demo = findings.e9_rogue_announced_value(v1_test, seeded())
-    n2, g, a, c = v1_test.n2, v1_test.g, demo.target, demo.colluder
+# ---- E9 (v1 and v2) -------------------------------------------------------------------------
+
+
+def test_e9_rogue_announced_value_unmasks_the_target_past_the_check(v1_or_v2_test, seeded) -> None:
+    params = v1_or_v2_test
+    demo = findings.e9_rogue_announced_value(params, seeded())
+    n2, g, a, c = params.n2, params.g, demo.target, demo.colluder
     announced = [[pair[0] for pair in row] for row in demo.e2]
     assert [row[c] for row in zip(*announced)] == demo.rogue_values
-    for j in range(2):
+    for j in range(_width(params)):
         column = [announced[k][j] for k in range(3)]
         assert math.prod(column) % n2 == demo.challenge[j] == announced[a][j] * pow(g, demo.y[j], n2) % n2
     assert demo.announced_check_errors == [None, None]
     assert demo.pk_s_r2 == [pow(demo.pk_s, r, n2) for r in demo.r2[a]]
     assert demo.g_r1 == [pow(g, r, n2) for r in demo.r1[a]]
-    assert demo.recovered == expected_segments(demo.quantized[a], 1, Encoding(max_clients=10), v1_test.modulus_bits)
-    assert demo.round_error == LInputError.code
+    # v1: each segment opens with its g^{r_aj1}; v2: the carrier opens to r_a, and r_a opens them all.
+    assert demo.recovered_masks == ([demo.masks[a]] if params.profile == "v2" else [])
+    assert demo.recovered == expected_segments(demo.quantized[a], 1, Encoding(max_clients=10), params.modulus_bits)
+    assert demo.round_error == _dec_error(params)
 
 
-def test_e9_rogue_key_passes_the_announced_keys_and_opens_every_upload(v1_test, seeded) -> None:
-    demo = findings.e9_rogue_key(v1_test, seeded())
-    n2, g = v1_test.n2, v1_test.g
+def test_e9_rogue_key_passes_the_announced_keys_and_opens_every_upload(v1_or_v2_test, seeded) -> None:
+    params = v1_or_v2_test
+    demo = findings.e9_rogue_key(params, seeded())
+    n2, g = params.n2, params.g
     assert demo.pks[2] == demo.rogue_pk
     assert math.prod(demo.pks) % n2 == demo.pk_s == pow(g, demo.x, n2)
     assert demo.announced_keys_errors == [None, None, None]
     enc = Encoding(max_clients=10)
-    assert demo.recovered == [expected_segments(q, 1, enc, v1_test.modulus_bits) for q in demo.quantized[:2]]
+    assert demo.recovered_masks == (demo.masks[:2] if params.profile == "v2" else [])
+    assert demo.recovered == [expected_segments(q, 1, enc, params.modulus_bits) for q in demo.quantized[:2]]
     assert demo.correct and demo.weighted_sums == [sum(col) for col in zip(*demo.quantized)]
 
 
-# ---- E10 ------------------------------------------------------------------------------------
+# ---- E10 (v1 and v2) ------------------------------------------------------------------------
 
 
-def test_e10_cancelling_client_leaves_the_other_client_exposed(v1_test, seeded) -> None:
-    demo = findings.e10_cancelling_client(v1_test, seeded())
+def test_e10_cancelling_client_leaves_the_other_client_exposed(v1_or_v2_test, seeded) -> None:
+    params = v1_or_v2_test
+    demo = findings.e10_cancelling_client(params, seeded())
     a, b, c = demo.victim, demo.other, demo.colluder
     enc = Encoding(max_clients=10)
-    assert demo.zero_segments == expected_segments([0] * len(demo.quantized[0]), 1, enc, v1_test.modulus_bits)
+    assert demo.zero_segments == expected_segments([0] * len(demo.quantized[0]), 1, enc, params.modulus_bits)
+    assert len(demo.zero_masks) == (1 if params.profile == "v2" else 0)
     assert demo.announced_check_errors == [None, None]
     # The round decodes as 3 clients of weight 1, but the sum is m_b + m_c (+ 0): a is gone.
     assert demo.weight_sum == 3
     assert demo.weighted_sums == [x + y for x, y in zip(demo.quantized[b], demo.quantized[c])]
     assert demo.expected_sums == [sum(col) for col in zip(*demo.quantized)] != demo.weighted_sums
     assert demo.recovered == demo.quantized[b]
-    seg_b, seg_c = (expected_segments(demo.quantized[k], 1, enc, v1_test.modulus_bits) for k in (b, c))
+    seg_b, seg_c = (expected_segments(demo.quantized[k], 1, enc, params.modulus_bits) for k in (b, c))
     assert demo.segment_sums == [x + y + z for x, y, z in zip(seg_b, seg_c, demo.zero_segments)]
+    # What the server received from c, recomputed from the draws: E_c * E_0 / E_a, component by component.
+    n, n2 = params.n, params.n2
+    beta = pow(params.g, demo.alpha, n2)
+    seg_a = expected_segments(demo.quantized[a], 1, enc, params.modulus_bits)
+    data = [x + z - y for x, y, z in zip(seg_c, seg_a, demo.zero_segments)]
+    r1 = [x + z - y for x, y, z in zip(demo.r1[c], demo.r1[a], demo.zero_r1)]
+    if params.profile == "v2":  # the carrier's plaintext r_c + r_0 - r_a takes r_a out of the mask sum
+        mask = demo.masks[c] + demo.zero_masks[0] - demo.masks[a]
+        expected = [(1 + mask * n) * pow(beta, r1[0], n2) % n2,
+                    *((1 + m * n) * pow(_h(params, j), mask, n2) % n2 for j, m in enumerate(data, 1))]
+    else:
+        expected = [(1 + m * n) * pow(beta, r, n2) % n2 for m, r in zip(data, r1)]
+    assert demo.e1[c] == expected
     assert a == 0
 
 
@@ -382,8 +446,13 @@ def test_demos_are_reproducible_from_their_seed(v1_test, paper_test) -> None:
         findings.e1_paper_decryption(paper_test, SeededRandom(b"t"))
 
 
-def test_demo_arguments_are_checked(v1_test, paper_test) -> None:
+def test_demo_arguments_are_checked(v1_test, v2_test, paper_test) -> None:
     from mpksa.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="v2 refuses beta = 1 \\+ n"):
+        findings.e8_junk_server_key(v2_test, SeededRandom(b"x"))
+    with pytest.raises(ParameterError, match="not a v2 parameter set"):
+        findings.e8_junk_server_key_v2(v1_test, SeededRandom(b"x"))
 
     with pytest.raises(ParameterError, match="at least 2 clients"):
         findings.e1_paper_decryption(paper_test, SeededRandom(b"x"), clients=1)

@@ -1,5 +1,5 @@
 """The hardening of spec 5.13 and 5.14: proofs of knowledge, element checks, and the hardened round
-against every attack of chapter 7 (E4, E5, E7, E8, E9, E10).
+against every attack of chapter 7 (E4, E5, E7, E8, E9, E10), on `v1` and on `v2` alike.
 
 Each attack is the network (or key) of its demonstration in `mpksa.findings`, run against
 `run_round` with `HARDENED` keys and options; the test names the typed error that stops it.
@@ -12,8 +12,10 @@ import dataclasses
 import pytest
 
 from mpksa import HARDENED, Client, Encoding, Hardening, run_round, setup
+from mpksa.encoding import encode_v1
 from mpksa.errors import (
     AggregateKeyMismatchError,
+    CarrierDecryptionError,
     ChallengeMismatchError,
     DegenerateElementError,
     LInputError,
@@ -22,7 +24,7 @@ from mpksa.errors import (
     ProofError,
     RerunRefusedError,
 )
-from mpksa.findings.common import draw_pairs, power
+from mpksa.findings.common import draw_enc, draw_pairs, power, split_draws
 from mpksa.findings.e4 import CraftedChallenge
 from mpksa.findings.e8 import JunkChallenge, RogueAnnouncedValue, SignedAnnouncedValue, sign_flipped_proof
 from mpksa.findings.e9 import RogueKeyResponse
@@ -127,7 +129,7 @@ def test_hardening_options_depend_on_the_announcements() -> None:
         Hardening(announce_keys=True, prove_knowledge=True)
 
 
-# --- the hardened round -------------------------------------------------------------------------
+# --- the hardened round, on v1 and v2 (fixture v1_or_v2_test) -------------------------------------
 
 def _world(params, clients: int = 3, seed: str = "hardened"):
     encoding = Encoding(max_clients=5)
@@ -141,15 +143,22 @@ def _clients(keys, updates, guards, pairs=None):
     return [Client(i, (pairs or keys)[i], updates[i], guard=guards[i]) for i in sorted(updates)]
 
 
-def test_hardened_setup_and_an_honest_hardened_round(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test, 4)
+def _width(params) -> int:
+    """Challenges (and announced g^r2 per client) in a round of DIM values: one per segment in v1, the carrier in v2."""
+    return 1 if params.profile == "v2" else 2
+
+
+def test_hardened_setup_and_an_honest_hardened_round(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params, 4)
     assert len(key.proofs) == 1 and all(k.sk % 2 == 0 and k.proof is not None for k in keys.values())
-    result = run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(4), hardening=HARDENED,
+    result = run_round(params, encoding, key, _clients(keys, updates, guards), range(4), hardening=HARDENED,
                        round_id=1, rng=SeededRandom(b"honest hardened round"))
     assert result.correct and result.weight_sum == 4
+    assert all(len(c.e2) == _width(params) for c in result.ciphertexts.values())
     # A second round on fresh updates, for the same S, passes every guard.
     fresh = {i: [v / 2 for v in u] for i, u in updates.items()}
-    assert run_round(v1_test, encoding, key, _clients(keys, fresh, guards), range(4), hardening=HARDENED,
+    assert run_round(params, encoding, key, _clients(keys, fresh, guards), range(4), hardening=HARDENED,
                      round_id=2, rng=SeededRandom(b"second")).correct
 
 
@@ -163,134 +172,157 @@ def test_a_client_with_an_odd_key_or_no_guard_refuses(v1_test) -> None:
                   hardening=HARDENED)
 
 
-def test_e4_crafted_challenge_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
+def test_e4_crafted_challenge_is_refused(v1_or_v2_test) -> None:
+    encoding, key, keys, updates, guards = _world(v1_or_v2_test)
     with pytest.raises(ChallengeMismatchError):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+        run_round(v1_or_v2_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
                   network=CraftedChallenge(0), rng=SeededRandom(b"e4"))
 
 
-def test_e5_forged_pk_s_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
+def test_e5_forged_pk_s_is_refused(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
 
     class Forged:
         def to_client(self, client_id, name, value):
-            return value * v1_test.g % v1_test.n2 if name == "pk_S" else value
+            return value * params.g % params.n2 if name == "pk_S" else value
 
         def to_server(self, client_id, name, value):
             return value
 
     with pytest.raises(AggregateKeyMismatchError):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+        run_round(params, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
                   network=Forged(), rng=SeededRandom(b"e5"))
 
 
-def test_e7_rerun_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
+def test_e7_rerun_is_refused(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
     clients = _clients(keys, updates, guards)
-    run_round(v1_test, encoding, key, clients, range(3), hardening=HARDENED, rng=SeededRandom(b"e7 first"))
+    run_round(params, encoding, key, clients, range(3), hardening=HARDENED, rng=SeededRandom(b"e7 first"))
     with pytest.raises(RerunRefusedError):
-        run_round(v1_test, encoding, key, clients, [0, 1], hardening=HARDENED, round_id=1,
+        run_round(params, encoding, key, clients, [0, 1], hardening=HARDENED, round_id=1,
                   rng=SeededRandom(b"e7 rerun"))
 
 
 @pytest.mark.parametrize("junk, error", [("(1+n) g^y", ChallengeMismatchError), ("1+n", DegenerateElementError),
                                          ("-g^y", ChallengeMismatchError), ("-1", DegenerateElementError)])
-def test_e8_junk_challenge_is_refused(v1_test, junk: str, error: type) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
-    n, n2, g_y = v1_test.n, v1_test.n2, power(v1_test.g, 99991, v1_test.n2)
+def test_e8_junk_challenge_is_refused(v1_or_v2_test, junk: str, error: type) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    n, n2, g_y = params.n, params.n2, power(params.g, 99991, params.n2)
     value = {"(1+n) g^y": (1 + n) * g_y % n2, "1+n": 1 + n, "-g^y": n2 - g_y, "-1": n2 - 1}[junk]
     with pytest.raises(error):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
-                  network=JunkChallenge([value, value]), rng=SeededRandom(b"e8"))
+        run_round(params, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+                  network=JunkChallenge([value] * _width(params)), rng=SeededRandom(b"e8"))
 
 
-def test_e8_junk_challenge_through_a_colluder_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
-    junk = (1 + v1_test.n) * power(v1_test.g, 99991, v1_test.n2) % v1_test.n2
-    network = RogueAnnouncedValue(v1_test, 2, keys[2].sk, [junk, junk])
+def test_e8_degenerate_challenge_is_refused_by_v2_without_the_hardening(v2_test) -> None:
+    """v2's ResGen refuses R_0 = 1 + n and R_0 = -1 in a plain round (spec 10.5); (1 + n) g^y it answers,
+    which is what the hardening is for (test_e8_junk_challenge_is_refused)."""
+    encoding = Encoding(max_clients=5)
+    key, keys = setup(v2_test, encoding, DIM, range(3), SeededRandom(b"plain"))
+    clients = [Client(i, keys[i], [0.25] * DIM) for i in range(3)]
+    for value in (1 + v2_test.n, v2_test.n2 - 1):
+        with pytest.raises(DegenerateElementError, match="R_0"):
+            run_round(v2_test, encoding, key, clients, range(3), network=JunkChallenge([value]),
+                      rng=SeededRandom(b"plain e8"))
+
+
+def test_e8_junk_challenge_through_a_colluder_is_refused(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    junk = (1 + params.n) * power(params.g, 99991, params.n2) % params.n2
+    network = RogueAnnouncedValue(params, 2, keys[2].sk, [junk] * _width(params))
     with pytest.raises(ProofError, match=r"g\^r2\[2\]"):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+        run_round(params, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
                   network=network, rng=SeededRandom(b"e8 colluder"))
 
 
-@pytest.mark.parametrize("beta, error", [("1+n", DegenerateElementError), ("(1+n) g^alpha", ProofError)])
-def test_e8_junk_server_key_is_refused(v1_test, beta: str, error: type) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
-    n, n2 = v1_test.n, v1_test.n2
-    junk = {"1+n": 1 + n, "(1+n) g^alpha": (1 + n) * key.betas[0] % n2}[beta]
+@pytest.mark.parametrize("beta, error", [("1+n", DegenerateElementError), ("1+2^L n", DegenerateElementError),
+                                         ("(1+n) g^alpha", ProofError)])
+def test_e8_junk_server_key_is_refused(v1_or_v2_test, beta: str, error: type) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    n, n2 = params.n, params.n2
+    junk = {"1+n": 1 + n, "1+2^L n": 1 + 2**192 * n, "(1+n) g^alpha": (1 + n) * key.betas[0] % n2}[beta]
     bad = ServerKey(key.alphas, (junk,), key.proofs)  # the published proof is for g^alpha, not for this beta
     with pytest.raises(error):
-        run_round(v1_test, encoding, bad, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+        run_round(params, encoding, bad, _clients(keys, updates, guards), range(3), hardening=HARDENED,
                   rng=SeededRandom(b"e8 key"))
 
 
-def test_e8_sign_server_key_is_no_parity_oracle_with_even_keys(v1_test) -> None:
+def test_e8_sign_server_key_is_no_parity_oracle_with_even_keys(v1_or_v2_test) -> None:
     """beta = -g^alpha with a forged proof passes every check (the sign escapes the proof), but DSE
     succeeds at every client: with even sk_i, beta^{sk_i} = pk_i^alpha. The server's own Dec then
     sees (-1)^{sum r_ij1}, which is random, not a key bit."""
-    encoding, key, keys, updates, guards = _world(v1_test)
-    n2 = v1_test.n2
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    n2 = params.n2
     sign = ServerKey(key.alphas, (n2 - key.betas[0],),
-                     (sign_flipped_proof(v1_test, key.alphas[0], Statement("server key"), SeededRandom(b"s")),))
+                     (sign_flipped_proof(params, key.alphas[0], Statement("server key"), SeededRandom(b"s")),))
+    dec_errors = (LInputError, CarrierDecryptionError)
     outcomes = []
     for seed in (b"a", b"b", b"c", b"d"):
         clients = _clients(keys, updates, {i: RerunGuard() for i in range(3)})
         try:
-            outcomes.append(run_round(v1_test, encoding, sign, clients, range(3), model=b"W", hardening=HARDENED,
+            outcomes.append(run_round(params, encoding, sign, clients, range(3), model=b"W", hardening=HARDENED,
                                       rng=SeededRandom(seed)).correct)
-        except LInputError:
-            outcomes.append(LInputError.code)  # the server's own Dec, when some sum of r_ij1 is odd
-    assert set(outcomes) <= {True, LInputError.code} and outcomes  # never aead-failure at a client
+        except dec_errors as exc:
+            outcomes.append(exc.code)  # the server's own Dec, when some sum of r_ij1 is odd
+    assert set(outcomes) <= {True, LInputError.code, CarrierDecryptionError.code} and outcomes  # never aead-failure
 
 
-def test_e8_sign_challenge_through_a_colluder_is_harmless_with_even_keys(v1_test) -> None:
+def test_e8_sign_challenge_through_a_colluder_is_harmless_with_even_keys(v1_or_v2_test) -> None:
     """The colluder announces -g^{r_c2} with forged proofs: R_j = -R'_j passes every check, and with
     even sk_i every T_ij = R_j^{sk_i} is the honest value: the round decrypts the exact sum."""
-    encoding, key, keys, updates, guards = _world(v1_test)
-    u, source = 2, SeededRandom(b"sign colluder")
-    # The hardened round draws, per client: Enc's (r_j1, r_j2) per segment, then a nonce per proof.
-    draws = [[*(r for pair in draw_pairs(v1_test, u, source) for r in pair),
-              *(source.randrange(1, 2**proof_nonce_bits(v1_test)) for _ in range(u))] for _ in range(3)]
-    network = SignedAnnouncedValue(v1_test, 2, keys[2].sk, draws[2][1:2 * u:2], 0, (0, 1, 2), source)
-    result = run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), model=None,
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    u, width, source = 2, _width(params), SeededRandom(b"sign colluder")
+    # The hardened round draws, per client: Enc's draws, then a nonce per proof (one per E_2 pair).
+    enc_draws = [draw_enc(params, u, source) for _ in range(3)]
+    draws = [[*(r for grp in d for r in grp), *(source.randrange(1, 2**proof_nonce_bits(params)) for _ in range(width))]
+             for d in enc_draws]
+    network = SignedAnnouncedValue(params, 2, keys[2].sk, split_draws(enc_draws[2])[2], 0, (0, 1, 2), source)
+    result = run_round(params, encoding, key, _clients(keys, updates, guards), range(3), model=None,
                        hardening=HARDENED, network=network, rng=ReplayRandom([v for row in draws for v in row]))
-    assert [a for a, _ in result.ciphertexts[2].e2] == [v1_test.n2 - a for a, _ in network.upload.e2]
+    assert [a for a, _ in result.ciphertexts[2].e2] == [params.n2 - a for a, _ in network.upload.e2]
     assert result.correct
 
 
-def test_e9_rogue_announced_value_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
-    network = RogueAnnouncedValue(v1_test, 2, keys[2].sk, [power(v1_test.g, 5, v1_test.n2)] * 2, target=0)
+def test_e9_rogue_announced_value_is_refused(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    network = RogueAnnouncedValue(params, 2, keys[2].sk, [power(params.g, 5, params.n2)] * _width(params), target=0)
     with pytest.raises(ProofError, match=r"g\^r2\[2\]"):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+        run_round(params, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
                   network=network, rng=SeededRandom(b"e9"))
 
 
-def test_e9_rogue_key_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
-    n2, x = v1_test.n2, 4242
-    rogue = power(v1_test.g, x, n2) * pow(keys[0].pk * keys[1].pk % n2, -1, n2) % n2
+def test_e9_rogue_key_is_refused(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    n2, x = params.n2, 4242
+    rogue = power(params.g, x, n2) * pow(keys[0].pk * keys[1].pk % n2, -1, n2) % n2
     pairs = {**keys, 2: KeyPair(2, rogue, keys[2].proof)}  # a proof for its old key: none exists for this one
     with pytest.raises(ProofError, match="pk_2"):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards, pairs), range(3), hardening=HARDENED,
-                  network=RogueKeyResponse(v1_test, 2, x), rng=SeededRandom(b"e9 key"))
+        run_round(params, encoding, key, _clients(keys, updates, guards, pairs), range(3), hardening=HARDENED,
+                  network=RogueKeyResponse(params, 2, x), rng=SeededRandom(b"e9 key"))
 
 
-def test_e10_cancelling_client_is_refused(v1_test) -> None:
-    encoding, key, keys, updates, guards = _world(v1_test)
-    zero = [0] * DIM
-    from mpksa.encoding import encode_v1
-
-    network = CancellingUpload(v1_test, 2, keys[2].sk, 0, key.betas[0], encode_v1(zero, 1, encoding, 511),
-                               draw_pairs(v1_test, 2, SeededRandom(b"zero")))
+def test_e10_cancelling_client_is_refused(v1_or_v2_test) -> None:
+    params = v1_or_v2_test
+    encoding, key, keys, updates, guards = _world(params)
+    zero = encode_v1([0] * DIM, 1, encoding, params.modulus_bits)
+    network = CancellingUpload(params, 2, keys[2].sk, 0, key.betas[0], zero, draw_enc(params, 2, SeededRandom(b"zero")))
     with pytest.raises(ProofError, match=r"g\^r2\[2\]"):
-        run_round(v1_test, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
+        run_round(params, encoding, key, _clients(keys, updates, guards), range(3), hardening=HARDENED,
                   network=network, rng=SeededRandom(b"e10"))
 
 
 def test_the_hardening_benchmark_counts_proofs_and_bytes(tmp_path) -> None:
-    """benchmarks/bench_hardening.py, run small: its counts follow spec 5.14 (timings are not asserted)."""
+    """benchmarks/bench_hardening.py, run small on v1 and v2 in one run: its counts follow spec 5.14 and
+    10.10 (timings are not asserted)."""
     import importlib.util
     import json
     from pathlib import Path
@@ -300,11 +332,25 @@ def test_the_hardening_benchmark_counts_proofs_and_bytes(tmp_path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = tmp_path / "bench.json"
-    assert module.main(["--params", "v1-test-512", "--clients", "3", "--dim", str(DIM), "--repeats", "2",
-                        "--json", str(out)]) == 0
+    assert module.main(["--params", "v1-test-512", "v2-test-512", "--clients", "3", "--dim", str(DIM),
+                        "--repeats", "2", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    client = result["per_client_round"]
-    assert result["segments"] == 2 and client["proofs_made"] == 2 and client["proofs_checked"] == 3 * 2 + 3 + 1
-    assert client["proof_bytes"] == 16 + 49 and client["element_bytes"] == 128
-    assert client["upload_hardened"] - client["upload_plain"] == 2 * 65
-    assert result["round"]["plain_s"] > 0 and result["round"]["hardened_s"] > 0
+    v1, v2 = (result["results"][name] for name in ("v1-test-512", "v2-test-512"))
+    assert v1["segments"] == v2["segments"] == 2
+    element, proof = 128, 16 + 49  # n^2 of 1024 bits; c of 16 bytes, z below 2^385
+    # v1: one proof per segment; per client 4 elements per segment up (E_1, the E_2 pair, T), u down.
+    c = v1["per_client_round"]
+    assert c["proofs_made"] == 2 and c["proofs_checked"] == 3 * 2 + 3 + 1
+    assert (c["element_bytes"], c["proof_bytes"]) == (element, proof)
+    assert c["upload_plain"] == 4 * 2 * element and c["upload_hardened"] - c["upload_plain"] == 2 * proof
+    assert c["download_hardened"] - c["download_plain"] == 3 * 2 * (element + proof) + 3 * (element + proof) + proof
+    # v2: one proof per client and round; u + 3 elements and one response up, one challenge down.
+    c = v2["per_client_round"]
+    assert c["proofs_made"] == 1 and c["proofs_checked"] == 3 * 1 + 3 + 1
+    assert c["upload_plain"] == (2 + 3 + 1) * element and c["upload_hardened"] - c["upload_plain"] == proof
+    assert c["download_plain"] == element
+    assert c["download_hardened"] - c["download_plain"] == 3 * (element + proof) + 3 * (element + proof) + proof
+    assert v2["micro"]["prove_fast_s"] is None and v1["micro"]["prove_fast_s"] is not None  # the fast one is v1's
+    ratios = result["comparison"]["v2-test-512 / v1-test-512"]
+    assert ratios["proofs_made"] == 0.5 and ratios["proofs_checked"] == 7 / 10
+    assert all(r["round"]["plain_s"] >= 0 and r["round"]["hardened_s"] > 0 for r in (v1, v2))

@@ -374,10 +374,13 @@ def test_errata_cover_every_finding() -> None:
         paper_ids = {t["intermediates"]["finding"]["id"] for t in _errata_tests(f"paper/{name}/errata.json")
                      if "finding" in t.get("intermediates", {})}
         assert {"E1", "E2", "E5", "E6"} <= paper_ids
-    for name in ("v1-test-512", "v1-rsa2048-short"):
-        v1_ids = {t["intermediates"]["finding"]["id"] for t in _errata_tests(f"v1/{name}/errata.json")
-                  if "finding" in t.get("intermediates", {})}
-        assert {"E8", "E9", "E10"} <= v1_ids
+    for relative in ("v1/v1-test-512", "v1/v1-rsa2048-short", "v2/v2-test-512", "v2/v2-rsa2048"):
+        ids = {t["intermediates"]["finding"]["id"] for t in _errata_tests(f"{relative}/errata.json")
+               if "finding" in t.get("intermediates", {})}
+        assert {"E8", "E9", "E10"} <= ids, relative
+    v2_functions = {t["intermediates"]["finding"]["function"] for t in _errata_tests("v2/v2-rsa2048/errata.json")
+                    if "finding" in t.get("intermediates", {})}
+    assert "e8_junk_server_key_v2" in v2_functions and "e8_junk_server_key" not in v2_functions
 
 
 def test_paper_dec_vectors_record_the_wrong_sum_next_to_the_true_one() -> None:

@@ -21,7 +21,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from . import untrusted
+    from mpksa.wire import untrusted
     from .verify import verify
 
     start = time.perf_counter()

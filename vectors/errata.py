@@ -278,6 +278,9 @@ def _claims_theorem3_v2(r: Json, test: Json, params: Json) -> str | None:
 
 def _claims_e8(r: Json, test: Json, params: Json) -> str | None:
     codec = Codec(params_from_json(params))
+    refused = ["degenerate-element"] * 2 if params["profile"] == "v2" else [None, None]
+    if r["degenerate_errors"] != refused:
+        return "ResGen must answer R = 1 + n and R = -1 in v1 and refuse them in v2 (degenerate-element)"
     if test["op"] == "ResGen":
         k = next(i for i, sk in enumerate(r["sks"]) if codec.exponent(sk) == test["inputs"]["sk"])
         if [codec.element_in(x, "T") for x in test["outputs"]["response"]] != r["junk_responses"][k]:
@@ -302,15 +305,35 @@ def _claims_e8_key(r: Json, test: Json, params: Json) -> str | None:
     return None
 
 
+def _claims_e8_key_v2(r: Json, test: Json, params: Json) -> str | None:
+    if test.get("error") != "degenerate-element" or r["round_error"] != "degenerate-element":
+        return "v2's Enc, and so the round, must refuse a server key in <1 + n>"
+    if r["enc_errors"] != ["degenerate-element"] * 2 or r["beta_element_errors"] != ["degenerate-element"] * 2:
+        return "v2's Enc and the element check must refuse beta = 1 + n and beta = 1 + 2^L n"
+    bound = 1 << params["mask_bits"]
+    for b, leaked in zip((1, bound), r["leaked"]):
+        if leaked != [m + b * r1[0] for m, r1 in zip(r["masks"], r["r1"])]:
+            return "without the check, L of the carrier under beta = 1 + b*n must be r_i + b*r_i01"
+    if r["recovered_masks"] != r["masks"] or r["recovered"] != r["segments"]:
+        return "beta = 1 + 2^L n must give every r_i, and r_i every segment"
+    if r["dse_errors"] != ["aead-failure" if sk % 2 else None for sk in r["sks"]] or any(r["even_dse_errors"]):
+        return "DSE under -g^alpha must fail exactly for the odd sk_i"
+    return None
+
+
 def _claims_e9(r: Json, test: Json, params: Json) -> str | None:
     if r["recovered"] != r["segments"][r["target"]] or any(r["announced_check_errors"]):
         return "the rogue announced value must pass the check and unmask the target's segments"
+    if r["recovered_masks"] != r["masks"][r["target"]:r["target"] + 1]:
+        return "in v2 the unmasked carrier must be the target's mask exponent r_a"
     return None
 
 
 def _claims_e9_key(r: Json, test: Json, params: Json) -> str | None:
     if r["recovered"] != r["segments"][:-1] or any(r["announced_keys_errors"]) or not r["correct"]:
         return "the rogue key must pass the announced keys, open every upload and leave the sum correct"
+    if r["recovered_masks"] != r["masks"][:-1]:
+        return "in v2 every honest carrier must open to its mask exponent"
     return None
 
 
@@ -343,6 +366,7 @@ CLAIMS: dict[str, Callable[[Json, Json, Json], str | None]] = {
     "theorem3_collusion_v2": _claims_theorem3_v2,
     "e8_junk_challenge": _claims_e8,
     "e8_junk_server_key": _claims_e8_key,
+    "e8_junk_server_key_v2": _claims_e8_key_v2,
     "e9_rogue_announced_value": _claims_e9,
     "e9_rogue_key": _claims_e9_key,
     "e10_cancelling_client": _claims_e10,
@@ -570,6 +594,11 @@ def _v2_errata(f: VectorFile, params: Params) -> None:
 
     _with_finding(g, "theorem3_collusion_v2", {"params": params.name, "clients": "0x4", "rng": _seed(params, "T3-v2"),
                                                "dim": "0x3"}, collusion_dec)
+    active = f.group(params, Encoding(), "active attacks on v2 through the carrier (spec 7.4): E8 to E10 with the "
+                     "operations that show them, and the hardening's refusals")
+    _e8(active, c, params)
+    _e9(active, c, params)
+    _e10(active, c, params)
 
 
 def _e4(g: Group, c: Codec, params: Params) -> None:
@@ -639,21 +668,17 @@ def _e8(g: Group, c: Codec, params: Params) -> None:
          {"JunkChallenge", "Hardened"})
     g.op("CheckElement", {"element": c.element(1 + params.message_modulus)}, "E8: R = 1 + n (y = 0) is refused",
          {"JunkChallenge", "DegenerateElement", "Hardened"}, expect="degenerate-element")
+    if params.profile == "v2":
+        g.op("ResGen", {"challenge": [c.element(1 + params.message_modulus)], "sk": c.exponent(demo.sks[0])},
+             "E8 on v2: ResGen refuses R_0 = 1 + n (y = 0) always, not R_0 = (1 + n) * g^y",
+             {"JunkChallenge", "DegenerateElement"}, expect="degenerate-element")
     key_arguments = {"params": params.name, "rng": _seed(params, "E8-server-key"), "clients": "0x3", "dim": "0x3"}
-
-    def enc(demo: Any) -> tuple[Any, ...]:
-        inputs = {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s),
-                  "segments": [c.message(m) for m in demo.segments[0]], "r1": [c.exponent(r) for r in demo.r1[0]],
-                  "r2": [c.exponent(r) for r in demo.r2[0]]}
-        return ("Enc", inputs, "E8: Enc under beta = 1 + n gives E_1 = 1 + (m + r1)*n: the segment's high bits show",
-                {"JunkServerKey"})
-
-    key_demo = _with_finding(g, "e8_junk_server_key", key_arguments, enc, result=ACCEPTABLE)
-    g.op("CheckElement", {"element": c.element(key_demo.beta)}, "E8: beta = 1 + n is refused",
+    key_demo = (_e8_server_key_v2 if params.profile == "v2" else _e8_server_key)(g, c, key_arguments)
+    g.op("CheckElement", {"element": c.element(1 + params.message_modulus)}, "E8: beta = 1 + n is refused",
          {"JunkServerKey", "DegenerateElement", "Hardened"}, expect="degenerate-element")
     odd = next((i for i, sk in enumerate(key_demo.sks) if sk % 2), None)
     if odd is None:
-        raise GeneratorError(f"e8_junk_server_key on {params.name}: no odd sk_i to show the DSE oracle")
+        raise GeneratorError(f"the E8 server key on {params.name}: no odd sk_i to show the DSE oracle")
     sealed = g.op("SE", {"pk_i": c.element(pow(params.g, key_demo.sks[odd], params.group_modulus)),
                          "alpha": c.exponent(key_demo.alpha), "model": key_demo.model, "round": 0, "client_id": odd,
                          "nonce": key_demo.nonces[odd]}, "E8: the server seals W for a client with an odd sk_i",
@@ -666,6 +691,31 @@ def _e8(g: Group, c: Codec, params: Params) -> None:
     g.op("CheckProof", {"statement": {"kind": "server key", "client_id": 0, "index": 0, "round": 0, "online": []},
                         "element": c.element(key_demo.sign_beta), "proof": proof},
          "E8: a proof for -g^alpha forged from alpha verifies: the proof holds up to sign only", {"SignServerKey"})
+
+
+def _e8_server_key(g: Group, c: Codec, arguments: Json) -> Any:
+    """v1: Enc answers beta = 1 + n, and its E_1 shows the segment's high bits."""
+    def enc(demo: Any) -> tuple[Any, ...]:
+        inputs = {"betas": [c.element(demo.beta)], "pk_s": c.element(demo.pk_s),
+                  "segments": [c.message(m) for m in demo.segments[0]], "r1": [c.exponent(r) for r in demo.r1[0]],
+                  "r2": [c.exponent(r) for r in demo.r2[0]]}
+        return ("Enc", inputs, "E8: Enc under beta = 1 + n gives E_1 = 1 + (m + r1)*n: the segment's high bits show",
+                {"JunkServerKey"})
+
+    return _with_finding(g, "e8_junk_server_key", arguments, enc, result=ACCEPTABLE)
+
+
+def _e8_server_key_v2(g: Group, c: Codec, arguments: Json) -> Any:
+    """v2: Enc refuses beta = 1 + 2^L n; the finding records what the carrier would have leaked."""
+    def enc(demo: Any) -> tuple[Any, ...]:
+        inputs = {"betas": [c.element(demo.betas[1])], "pk_s": c.element(demo.pk_s),
+                  "segments": [c.message(m) for m in demo.segments[0]], "r": c.mask(demo.masks[0]),
+                  "r1": [c.exponent(r) for r in demo.r1[0]], "r2": [c.exponent(r) for r in demo.r2[0]]}
+        comment = ("E8 on v2: Enc refuses beta = 1 + 2^L n, which is 1 mod n; without the check the carrier's L "
+                   "would be r + 2^L r1, and r opens every segment")
+        return ("Enc", inputs, comment, {"JunkServerKeyRefused", "DegenerateElement"})
+
+    return _with_finding(g, "e8_junk_server_key_v2", arguments, enc, expect="degenerate-element")
 
 
 def _e9(g: Group, c: Codec, params: Params) -> None:

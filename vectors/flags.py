@@ -150,6 +150,9 @@ FLAGS: dict[str, Flag] = {
     "JunkServerKey": Flag("The server key beta = 1 + n: L(E_ij1) = m_ij + r_ij1 exposes every segment above the "
                           "exponent's bits.", "E8", "Enc answers (acceptable: it cannot see it); CheckElement fails "
                           "with degenerate-element"),
+    "JunkServerKeyRefused": Flag("v2: the server key beta = 1 + 2^L * n, 1 mod n. Without v2's check the carrier "
+                                 "would give L(E_i01) = r_i + 2^L * r_i01: r_i, and with it every segment.",
+                                 "E8; spec 10.5", "Enc fails with degenerate-element"),
     "SignServerKey": Flag("The server key beta = -g^alpha: DSE fails exactly for an odd sk_i, and a proof forged "
                           "from alpha verifies.", "E8; spec 5.14", "DSE fails with aead-failure for an odd sk_i; "
                           "CheckProof accepts the forged proof: only an even sk_i closes the oracle"),

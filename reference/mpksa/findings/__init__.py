@@ -1,5 +1,7 @@
 """The findings E1..E10 and Theorem 3, shown with concrete numbers (spec chapter 7), and the
-findings checked on profile `v2` (spec 10.9, module `v2`).
+findings checked on profile `v2` (spec 10.9, module `v2`). The active attacks E8 to E10 take a
+`v1` or a `v2` parameter set alike (through the carrier in `v2`), except the server key of E8,
+which `v2` refuses always (`e8_junk_server_key_v2` shows what that check prevents).
 
 One module per finding, and one for `v2`. Each demonstration draws every random value from `rng` (in the
 order its docstring states) and replays them into the reference: whole rounds through
@@ -26,7 +28,7 @@ from .e4 import E4Demo, e4_crafted_challenge
 from .e5 import E5ForgedDemo, E5ForgedV1Demo, E5SybilDemo, e5_forged_pk_s, e5_forged_pk_s_v1, e5_sybil
 from .e6 import E6Demo, e6_negative_values, minimal_super_increasing
 from .e7 import E7Demo, e7_rerun_difference
-from .e8 import E8Demo, E8KeyDemo, e8_junk_challenge, e8_junk_server_key
+from .e8 import E8Demo, E8KeyDemo, E8KeyV2Demo, e8_junk_challenge, e8_junk_server_key, e8_junk_server_key_v2
 from .e9 import E9Demo, E9KeyDemo, e9_rogue_announced_value, e9_rogue_key
 from .e10 import E10Demo, e10_cancelling_client
 from .theorem3 import CollusionDemo, theorem3_collusion
@@ -59,6 +61,7 @@ FINDING_IDS: dict[str, str] = {
     "e7_rerun_difference": "E7",
     "e8_junk_challenge": "E8",
     "e8_junk_server_key": "E8",
+    "e8_junk_server_key_v2": "E8",
     "e9_rogue_announced_value": "E9",
     "e9_rogue_key": "E9",
     "e10_cancelling_client": "E10",
@@ -72,9 +75,9 @@ FINDING_IDS: dict[str, str] = {
 
 __all__ = [
     "FINDING_IDS", "TOY_PAPER_PARAMS", "CollusionDemo", "E1Demo", "E2Demo", "E2V1Demo", "E3Demo", "E3V1Demo",
-    "E4Demo", "E5ForgedDemo", "E5ForgedV1Demo", "E5SybilDemo", "E6Demo", "E7Demo", "E8Demo", "E8KeyDemo",
+    "E4Demo", "E5ForgedDemo", "E5ForgedV1Demo", "E5SybilDemo", "E6Demo", "E7Demo", "E8Demo", "E8KeyDemo", "E8KeyV2Demo",
     "E9Demo", "E9KeyDemo", "E10Demo", "as_json", "e8_junk_challenge", "e8_junk_server_key",
-    "e9_rogue_announced_value", "e9_rogue_key", "e10_cancelling_client",
+    "e8_junk_server_key_v2", "e9_rogue_announced_value", "e9_rogue_key", "e10_cancelling_client",
     "e1_paper_decryption", "e1_smallest_counterexample", "e2_lifted_projection", "e2_projection_v1",
     "e3_cross_segment_relation", "e3_v1_no_relation", "e4_crafted_challenge", "e5_forged_pk_s",
     "e5_forged_pk_s_v1", "e5_sybil", "e6_negative_values", "e7_rerun_difference", "error_code", "lift",

@@ -20,9 +20,10 @@ from ..dec import l_function
 from ..encoding import Encoding, encode_v1, quantize
 from ..errors import MpksaError, ParameterError
 from ..messages import Announced, Ciphertext, KeyPair, Proof, ServerKey
-from ..params import Params, V1Params
+from ..params import Params, V1Params, V2Params
 from ..randomness import RandomSource, ReplayRandom, exponent
 from ..round import HONEST_NETWORK, Client, Hardening, Network, RoundResult, T, run_round, setup
+from ..segment_bases import segment_bases
 
 
 def power(x: int, e: int, m: int) -> int:
@@ -94,14 +95,30 @@ def draw_pairs(params: Params, count: int, rng: RandomSource) -> list[list[int]]
     return [[exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)] for _ in range(count)]
 
 
+def draw_mask(params: V2Params, rng: RandomSource) -> list[int]:
+    """One `v2` Enc's draws in its order: the mask exponent r_i, then the carrier's r_i01, r_i02."""
+    return [exponent(params.mask_bound, rng), exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)]
+
+
+def draw_enc(params: Params, u: int, rng: RandomSource) -> list[list[int]]:
+    """One client's Enc draws for u segments, in Enc's order, grouped by the E_2 pair they serve:
+    `v1` (r_j1, r_j2) per segment; `v2` the one triple (r_i, r_i01, r_i02) of its carrier."""
+    return [draw_mask(params, rng)] if isinstance(params, V2Params) else draw_pairs(params, u, rng)
+
+
+def split_draws(groups: Sequence[Sequence[int]]) -> tuple[list[int], list[int], list[int]]:
+    """(mask exponents, r1, r2) of one client's grouped Enc draws (`draw_enc`): `v1` has no mask."""
+    return [grp[0] for grp in groups if len(grp) == 3], [grp[-2] for grp in groups], [grp[-1] for grp in groups]
+
+
 def draw_round(params: Params, encoding: Encoding, clients: int, dim: int, rng: RandomSource
                ) -> tuple[int, list[int], list[list[int]], list[list[list[int]]]]:
-    """Draws alpha, sk_i, each client's quantized update, then (r_ij1, r_ij2) per client and segment."""
+    """Draws alpha, sk_i, each client's quantized update, then each client's Enc draws (`draw_enc`)."""
     alpha = exponent(params.exponent_bound, rng)
     sks = [exponent(params.exponent_bound, rng) for _ in range(clients)]
     updates = [random_update(encoding, dim, rng) for _ in range(clients)]
     u = encoding.segment_count(dim, params.modulus_bits)
-    draws = [draw_pairs(params, u, rng) for _ in range(clients)]
+    draws = [draw_enc(params, u, rng) for _ in range(clients)]
     return alpha, sks, updates, draws
 
 
@@ -155,9 +172,10 @@ class Recorder:
 
 @dataclass(frozen=True)
 class RoundRecord:
-    """What a demonstration of E8 to E10 records of its `v1` round: the group, the encoding, the
-    keys, the quantized updates and their segments, Enc's randomness, and the uploads as the server
-    received them."""
+    """What a demonstration of E8 to E10 records of its round: the group, the encoding, the keys,
+    the quantized updates and their segments, Enc's randomness (`v1`: r1, r2 per segment; `v2`:
+    the mask exponent r_i in `masks`, the carrier's r_i01, r_i02 in r1, r2), and the uploads as the
+    server received them (`v2`: the carrier first in e1)."""
 
     n: int
     g: int
@@ -168,6 +186,7 @@ class RoundRecord:
     pk_s: int
     quantized: list[list[int]]
     segments: list[list[int]]
+    masks: list[int]
     r1: list[list[int]]
     r2: list[list[int]]
     e1: list[list[int]]
@@ -179,10 +198,31 @@ def round_record(params: V1Params, encoding: Encoding, alpha: int, sks: Sequence
                  uploads: Sequence[Ciphertext]) -> dict[str, Any]:
     """The fields of a `RoundRecord`, every client of weight 1, for a record's constructor."""
     e1, e2 = ciphertext_lists(uploads)
+    split = [split_draws(d) for d in draws]
     return dict(n=params.n, g=params.g, encoding=dataclasses.asdict(encoding), alpha=alpha, sks=list(sks),
                 pks=[p.pk for p in pairs], pk_s=pk_s, quantized=[list(q) for q in quantized],
                 segments=[encode_v1(q, 1, encoding, params.modulus_bits) for q in quantized],
-                r1=[[a for a, _ in d] for d in draws], r2=[[b for _, b in d] for d in draws], e1=e1, e2=e2)
+                masks=[m for masks, _, _ in split for m in masks], r1=[r1 for _, r1, _ in split],
+                r2=[r2 for _, _, r2 in split], e1=e1, e2=e2)
+
+
+def open_upload(params: V1Params, alpha: int, upload: Ciphertext, g_r1: Sequence[int]) -> tuple[list[int], list[int]]:
+    """What the server reads from one upload once an attack gave it g^{r_j1} of each E_2 pair:
+    L(E_j1 * (g^{r_j1})^{-alpha}) per pair. In `v1` these are the segments; in `v2` the carrier's is
+    the mask exponent r_i, which opens every data segment (`unmask_segments`).
+    Returns (segments, [r_i] in `v2` or [] in `v1`)."""
+    n, n2 = params.n, params.n2
+    opened = [l_function(e * power(a, -alpha, n2) % n2, n) for e, a in zip(upload.e1, g_r1)]
+    if not isinstance(params, V2Params):
+        return opened, []
+    return unmask_segments(params, upload, opened[0]), opened[:1]
+
+
+def unmask_segments(params: V2Params, upload: Ciphertext, mask: int) -> list[int]:
+    """`v2`: every data segment of an upload whose mask exponent r_i is known, L(C_ij * h_j^{-r_i}) (spec 10.6)."""
+    n, n2 = params.n, params.n2
+    bases = segment_bases(params, len(upload.e1) - 1)
+    return [l_function(c * power(h, -mask, n2) % n2, n) for c, h in zip(upload.e1[1:], bases)]
 
 
 def combine(params: Params, cts: Sequence[Ciphertext], exponents: Sequence[int]) -> Ciphertext:

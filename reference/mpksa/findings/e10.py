@@ -1,7 +1,8 @@
 """E10 (active server and one colluding client): a client that cancels an honest client's upload.
 
-A whole `v1` round through `run_round`; the announced-values check of E4 passes, the round
-decrypts and decodes as usual, and the sum lacks the victim.
+A whole `v1` or `v2` round through `run_round`; the announced-values check of E4 passes, the round
+decrypts and decodes as usual, and the sum lacks the victim. In `v2` the cancelled carrier takes the
+victim's r_a out of the mask sum R as well.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..chelgen import check_challenge
-from ..enc import enc_v1
 from ..encoding import Encoding, encode_v1
-from ..messages import Ciphertext
+from ..messages import Ciphertext, ServerKey
 from ..params import Params, V1Params
+from ..profiles import profile_of
 from ..randomness import RandomSource, ReplayRandom
 from .common import (
     RoundRecord,
@@ -20,18 +21,20 @@ from .common import (
     ColludingUpload,
     combine,
     default_encoding,
-    draw_pairs,
+    draw_enc,
     draw_round,
     error_code,
     replay_round,
     replayed_keys,
+    split_draws,
 )
 from .e8 import TODAY
 
 
 class CancellingUpload(ColludingUpload):
     """The colluder sends E_c' = E_a^{-1} * E_c * E_0: the victim's upload inverted, its own upload,
-    and its encryption E_0 of `zero_segments` (a zero update of weight 1) under the pk_S it received."""
+    and its encryption E_0 of `zero_segments` (a zero update of weight 1) under the pk_S it received,
+    with the profile's Enc on `zero_draws` (grouped as `draw_enc` groups them)."""
 
     def __init__(self, params: Params, colluder: int, colluder_sk: int, victim: int, beta: int,
                  zero_segments: list[int], zero_draws: list[list[int]]) -> None:
@@ -40,9 +43,9 @@ class CancellingUpload(ColludingUpload):
         self.zero_segments, self.zero_draws = zero_segments, zero_draws
 
     def forge(self, upload: Ciphertext) -> Ciphertext:
-        assert isinstance(self.params, V1Params)
-        zero = enc_v1(self.params, self.beta, self.received["pk_S"][self.colluder], self.zero_segments,
-                      ReplayRandom([r for pair in self.zero_draws for r in pair]))
+        public = ServerKey((), (self.beta,))  # the colluder knows beta, not alpha
+        zero = profile_of(self.params).enc(self.params, public, self.received["pk_S"][self.colluder],
+                                           self.zero_segments, ReplayRandom([r for grp in self.zero_draws for r in grp]))
         return combine(self.params, [self.received["E"][self.victim], upload, zero], [-1, 1, 1])
 
 
@@ -54,6 +57,7 @@ class E10Demo(RoundRecord):
     other: int
     colluder: int
     zero_segments: list[int]
+    zero_masks: list[int]
     zero_r1: list[int]
     zero_r2: list[int]
     announced_check_errors: list[str | None]
@@ -69,12 +73,13 @@ def e10_cancelling_client(params: V1Params, rng: RandomSource, encoding: Encodin
     """E10: with E_c' = E_a^{-1} E_c E_0, a's factors cancel in E_Agg, d and R alike, so T = R^{sum sk}
     still unmasks d: Dec returns M = m_b + m_c + m_0, whose offsets and weight slot look like |S| = 3
     clients (E_0 stands in for a). The server subtracts the colluder's m_c and has b's update
-    exactly. Draws alpha, sk_i, the updates, (r1, r2), then the colluder's (r1, r2) for E_0.
+    exactly. In `v2` the carriers cancel the same way: R = r_b + r_c + r_0 unmasks m_b + m_c + m_0.
+    Draws alpha, sk_i, the updates, Enc's draws, then the colluder's Enc draws for E_0.
     """
     encoding = default_encoding(3, encoding)
     dim = encoding.slots_per_segment(params.modulus_bits) if dim is None else dim
     alpha, sks, updates, draws = draw_round(params, encoding, 3, dim, rng)
-    zero_draws = draw_pairs(params, len(draws[0]), rng)
+    zero_draws = draw_enc(params, encoding.segment_count(dim, params.modulus_bits), rng)
     key, pairs = replayed_keys(params, alpha, sks)
     online, (victim, other, colluder) = [0, 1, 2], (0, 1, 2)
     zero_segments = encode_v1([0] * dim, 1, encoding, params.modulus_bits)
@@ -83,10 +88,11 @@ def e10_cancelling_client(params: V1Params, rng: RandomSource, encoding: Encodin
                           hardening=TODAY)
     cts = [network.received["E"][k] for k in online]
     announced = [list(a.values) for a in network.received["announced g^r2"][victim]]
+    zero_masks, zero_r1, zero_r2 = split_draws(zero_draws)
     return E10Demo(
         **round_record(params, encoding, alpha, sks, pairs, result.pk_s, updates, draws, cts),
-        victim=victim, other=other, colluder=colluder, zero_segments=zero_segments,
-        zero_r1=[a for a, _ in zero_draws], zero_r2=[b for _, b in zero_draws],
+        victim=victim, other=other, colluder=colluder, zero_segments=zero_segments, zero_masks=zero_masks,
+        zero_r1=zero_r1, zero_r2=zero_r2,
         announced_check_errors=[error_code(lambda i=i: check_challenge(
             params, network.received["R"][i], announced, [a for a, _ in cts[i].e2])) for i in (victim, other)],
         segment_sums=list(result.segment_sums), weighted_sums=result.weighted_sums, weight_sum=result.weight_sum,

@@ -30,6 +30,7 @@ from ..segment_bases import segment_bases
 from .common import (
     ciphertext_lists,
     default_encoding,
+    draw_mask,
     error_code,
     inverse,
     power,
@@ -37,11 +38,6 @@ from .common import (
     replay_round,
     replayed_keys,
 )
-
-
-def _draw_mask(params: V2Params, rng: RandomSource) -> list[int]:
-    """One Enc's draws in its order: the mask exponent r, then the carrier's r1, r2."""
-    return [exponent(params.mask_bound, rng), exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)]
 
 
 def _upload(params: V2Params, alpha: int, sks: Sequence[int], segments: Sequence[int], draws: Sequence[int]
@@ -93,7 +89,7 @@ def e2_projection_v2(params: V2Params, m: int, rng: RandomSource) -> E2V2Demo:
     n, n2 = params.n, params.n2
     alpha = exponent(params.exponent_bound, rng)
     sks = [exponent(params.exponent_bound, rng) for _ in range(2)]
-    draws = _draw_mask(params, rng)
+    draws = draw_mask(params, rng)
     beta, pk_s, ct = _upload(params, alpha, sks, [m], draws)
     candidates = [(n - 1) // 2, n - 1, n]
     errors = [[error_code(lambda x=x, e=e: l_function(power(x, e, n2), n)) for e in candidates] for x in ct.e1]
@@ -146,7 +142,7 @@ def e3_v2_no_relation(params: V2Params, m1: int, m2: int, rng: RandomSource) -> 
     n, n2 = params.n, params.n2
     alpha = exponent(params.exponent_bound, rng)
     sks = [exponent(params.exponent_bound, rng) for _ in range(2)]
-    draws = _draw_mask(params, rng)
+    draws = draw_mask(params, rng)
     beta, pk_s, ct = _upload(params, alpha, sks, [m1, m2], draws)
     _, c1, c2 = ct.e1
     quotient = c1 * inverse(c2, n2) % n2
@@ -200,7 +196,7 @@ def e3_v2_structured_bases(params: V2Params, messages: Sequence[int], rng: Rando
         x = rng.randrange(2, n)
     alpha = exponent(params.exponent_bound, rng)
     sks = [exponent(params.exponent_bound, rng) for _ in range(2)]
-    draws = _draw_mask(params, rng)
+    draws = draw_mask(params, rng)
     r = draws[0]
     structured = [power(x * j % n, 2 * n, n2) for j in (1, 2, 3, 4)]
     c = [(1 + m * n) * power(h, r, n2) % n2 for m, h in zip(messages, structured)]
@@ -321,7 +317,7 @@ def theorem3_collusion_v2(params: V2Params, clients: int, rng: RandomSource,
     alpha = exponent(params.exponent_bound, rng)
     sks = [exponent(params.exponent_bound, rng) for _ in range(clients)]
     updates = [random_update(enc, dim, rng) for _ in range(clients)]
-    draws = [_draw_mask(params, rng) for _ in range(clients)]
+    draws = [draw_mask(params, rng) for _ in range(clients)]
     key, pairs = replayed_keys(params, alpha, sks)
     online = list(range(clients))
     # replay_round replays each client's draws in order; a v2 Enc draws the triple (r, r1, r2).
