@@ -194,10 +194,11 @@ CONTENDERS: dict[str, str] = {
 }
 
 
-def load(name: str) -> Contender:
-    """The contender called `name`; raises ImportError when it (or its library) does not import."""
+def load(name: str, **options: object) -> Contender:
+    """The contender called `name`, built with `options` (MPKSA's: variable_time); raises ImportError
+    when it (or its library) does not import."""
     module, _, cls = CONTENDERS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    return getattr(importlib.import_module(module), cls)(**options)
 
 
 def serialize_elements(values: Sequence[int], nbytes: int) -> bytes:
