@@ -104,7 +104,8 @@ def test_decoded_sums_are_exact_up_to_the_fixed_point(quick: dict[str, Path]) ->
     rows = results_by_name(quick["peers"])
     # Rounding each of CLIENTS values to 2^-16 moves the sum by at most CLIENTS * 2^-17.
     fixed_point_bound = CLIENTS * 2.0 ** -(FRAC_BITS + 1) * (1 + 1e-9)
-    for name in ("mpksa-v1", "mpksa-v2", "packed-paillier-full", "packed-paillier-fixed-base", "phe-paillier"):
+    for name in ("mpksa-v1", "mpksa-v2", "mpksa-v1-ct", "mpksa-v2-ct", "packed-paillier-full",
+                 "packed-paillier-fixed-base", "phe-paillier"):
         if name in rows:
             assert rows[name]["exact_integer_sum"] is True, name
             assert 0 < rows[name]["max_abs_error"] <= fixed_point_bound, name
@@ -158,10 +159,11 @@ def test_sliced_contender_says_so_and_bounds_are_cpu_ratios(quick: dict[str, Pat
     assert bound["client"]["method_bound_us_per_param"] < bound["client"]["plain_bound_us_per_param"]
 
 
-def test_targets_name_v1_and_v2(quick: dict[str, Path]) -> None:
+def test_targets_name_v1_and_v2_on_both_engines(quick: dict[str, Path]) -> None:
     targets = json.loads(quick["peers"].read_text())["targets"]
-    assert {t["contender"] for t in targets} == {"mpksa-v1", "mpksa-v2"}
-    for ours in ("mpksa-v1", "mpksa-v2"):
+    ours_all = {"mpksa-v1", "mpksa-v2", "mpksa-v1-ct", "mpksa-v2-ct"}
+    assert {t["contender"] for t in targets} == ours_all
+    for ours in ours_all:
         rows = [t for t in targets if t["contender"] == ours and t["peer"] == "packed-paillier-fixed-base"]
         assert rows and all(isinstance(t["ratio"], float) for t in rows)
 

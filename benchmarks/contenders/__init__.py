@@ -190,6 +190,8 @@ CONTENDERS: dict[str, str] = {
     "tenseal-ckks": "contenders.ckks:TensealCkks",
     "mpksa-v1": "contenders.mpksa_round:MpksaV1",
     "mpksa-v2": "contenders.mpksa_round:MpksaV2",
+    "mpksa-v1-ct": "contenders.mpksa_round:MpksaV1ConstantTime",
+    "mpksa-v2-ct": "contenders.mpksa_round:MpksaV2ConstantTime",
     "mpksa-paper": "contenders.mpksa_round:MpksaPaper",
 }
 

@@ -178,6 +178,26 @@ class MpksaV2(MpksaV1):
                 Exponentiations("server", "Dec: h_j^-R", 1, params.mask_bits + 4, modulus_bits)]
 
 
+class MpksaV1ConstantTime(MpksaV1):
+    """v1 on the fast implementation's default engine (constant time); sliced at 100k above that size."""
+
+    name = "mpksa-v1-ct"
+    slice_full = 100_000
+
+    def __init__(self) -> None:
+        super().__init__(variable_time=False)
+
+
+class MpksaV2ConstantTime(MpksaV2):
+    """v2 on the fast implementation's default engine (constant time); sliced at 100k above that size."""
+
+    name = "mpksa-v2-ct"
+    slice_full = 100_000
+
+    def __init__(self) -> None:
+        super().__init__(variable_time=False)
+
+
 class MpksaPaper:
     name = "mpksa-paper"
     trust = "as printed (Yang et al.): broken, a wrong sum (E1) and recoverable updates (E2 to E5); never use it"
