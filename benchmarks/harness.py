@@ -11,7 +11,8 @@ whose library does not import, or that is not available, answers {"status": "ski
 
 "slice" is "full" or "quick" (the contender's own slice for that kind of run: the largest parameter
 count it is measured on, larger sizes being scaled) or a parameter count; "repeats" is how many
-exponentiations of each kind are timed for the bound (0: no bound).
+exponentiations of each kind are timed for the bound (0: no bound); the optional "options" go to the
+contender's constructor (MPKSA's: {"variable_time": false} for the constant-time engine).
 
 `peers.py` and `scaling.py` call `measure_in_subprocess`, one process per contender and run.
 """
@@ -73,7 +74,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     name, d = config["contender"], config["parameters"]
     head = {"contender": name, "parameters": d, "clients": config["clients"]}
     try:
-        contender = contenders.load(name)
+        contender = contenders.load(name, **config.get("options", {}))
     except ImportError as exc:
         return {**head, "status": "skipped", "reason": f"does not import: {exc}"}
     reason = contender.unavailable()

@@ -163,7 +163,7 @@ def targets(rows: list[dict[str, Any]], sizes: list[int]) -> list[dict[str, Any]
         out.append(entry)
 
     for d in sizes:
-        for ours in ("mpksa-v1", "mpksa-v2"):
+        for ours in ("mpksa-v1", "mpksa-v2", "mpksa-v1-ct", "mpksa-v2-ct"):
             add("client CPU per parameter at least 300x less than phe", ours, PHE, d,
                 "client_cpu_us_per_param", "peer/ours", "ratio >= 300", lambda r: r >= 300)
             add("bytes up per parameter within 5% of packed Paillier", ours, PACKED_FIXED, d,

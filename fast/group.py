@@ -1,11 +1,21 @@
-"""Exponentiation engine of the fast `v1` implementation: fixed-base tables and a process pool.
+"""Exponentiation engines of the fast implementation, and a process pool.
 
-Review C, last paragraph: g and beta are fixed for good and pk_S for a round, so a power of them
-can use a precomputed table. A table of window w holds base^(d * 2^(w*i)) for every digit
-d in [1, 2^w) and every position i; a power with an e-bit exponent is then at most ceil(e/w)
-modular multiplications (about 306 us at w = 8 against 2.26 ms for one gmpy2.powmod with a 256-bit
-exponent and a 4096-bit modulus, measured here). A table costs about rows * 2^w multiplications,
-so it is used only when enough exponentiations share the base (`choose_window`).
+Two engines, chosen per `FastV1` / `FastV2` object (`variable_time`):
+
+- constant time (the default): every power with a secret exponent (sk, alpha, the r's, the mask
+  sum R) is one `gmpy2.powmod_sec` (GMP's mpz_powm_sec: the same operations whatever the
+  exponent's bits; only its length shows).
+- variable time (opt-in): fixed-base tables (review C, last paragraph) and combs over stored
+  powers, indexed by the secret exponent's digits. Faster, but the sequence of multiplications and
+  the table entries read depend on the secret; see `FastV1` for what leaks and when that is
+  acceptable.
+
+A table of window w holds base^(d * 2^(w*i)) for every digit d in [1, 2^w) and every position i;
+a power with an e-bit exponent is then at most ceil(e/w) modular multiplications. A comb
+(`comb_power`) keeps only t powers base^(2^(s*k)), k < t, and raises them together: s squarings
+and at most s multiplications by one of the 2^t products of a subset of them. Tables pay off for a
+base used many times (g, beta, pk_S); combs for many bases each used once per round (the segment
+bases h_j of `v2`, 2 KiB of stored powers each).
 
 Work spreads over processes (concurrent.futures) by segments; each worker keeps its own cache
 of tables. This module imports only gmpy2 so that workers start fast.
@@ -109,56 +119,147 @@ def has_table(base: int, modulus: int, exponent_bits: int) -> int:
 
 
 class Power:
-    """base^e mod modulus by a table of the given window, or by gmpy2.powmod when window = 0."""
+    """base^e mod modulus: by the constant-time gmpy2.powmod_sec, or with `variable_time` by a table
+    of the given window (window 0: plain gmpy2.powmod)."""
 
-    def __init__(self, base: int, modulus: int, exponent_bits: int, window: int) -> None:
+    def __init__(self, base: int, modulus: int, exponent_bits: int, window: int, variable_time: bool) -> None:
         self.base, self.modulus = gmpy2.mpz(base), gmpy2.mpz(modulus)
-        self.table = table(base, modulus, exponent_bits, window) if window else None
+        self.function = gmpy2.powmod if variable_time else gmpy2.powmod_sec
+        self.table = table(base, modulus, exponent_bits, window) if variable_time and window else None
 
-    def times(self, acc: Any, exponent: int) -> Any:
+    def __call__(self, exponent: int) -> Any:
         if self.table is not None:
-            return self.table.times_power(acc, exponent)
-        return acc * gmpy2.powmod(self.base, exponent, self.modulus) % self.modulus
+            return self.table.power(exponent)
+        return self.function(self.base, exponent, self.modulus)
 
 
 # --- Work items, run in a worker or in-process ----------------------------------------------------
 
-EncJob = tuple[int, int, int, int, int, int, tuple[int, int, int]]
+EncJob = tuple[int, int, int, int, int, int, tuple[int, int, int], bool]
 
 
 def enc_segments(job: EncJob, items: Sequence[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     """Review C.4 for segments (m, r1, r2): E1 = (1 + m*n) * beta^r1, E2 = (g^r2, g^r1 * pk_S^r2), mod n^2.
 
-    (1 + m*n) * x mod n^2 = x + n * (m*x mod n): no exponentiation of (1 + n) is needed.
+    Constant time unless the job says `variable_time`: then fixed-base tables of the given windows
+    (0: plain, variable-time powmod). (1 + m*n) * x mod n^2 = x + n * (m*x mod n): no
+    exponentiation of (1 + n) is needed.
     """
-    n, n2, g, beta, pk_s, bits, (w_g, w_beta, w_pk) = job
+    n, n2, g, beta, pk_s, bits, (w_g, w_beta, w_pk), variable_time = job
     n, n2 = gmpy2.mpz(n), gmpy2.mpz(n2)
-    pow_g, pow_beta, pow_pk = Power(g, n2, bits, w_g), Power(beta, n2, bits, w_beta), Power(pk_s, n2, bits, w_pk)
-    one = gmpy2.mpz(1)
-    out = []
-    for m, r1, r2 in items:
-        mask = pow_beta.times(one, r1)
-        e1 = (mask + n * (m * mask % n)) % n2
-        out.append((int(e1), int(pow_g.times(one, r2)), int(pow_pk.times(pow_g.times(one, r1), r2))))
-    return out
+    g_to = Power(g, n2, bits, w_g, variable_time)
+    beta_to = Power(beta, n2, bits, w_beta, variable_time)
+    pk_s_to = Power(pk_s, n2, bits, w_pk, variable_time)
+    return [(int(times_one_plus_mn(beta_to(r1), m, n, n2)), int(g_to(r2)), int(g_to(r1) * pk_s_to(r2) % n2))
+            for m, r1, r2 in items]
+
+
+def times_one_plus_mn(x: Any, m: int, n: Any, n2: Any) -> Any:
+    """(1 + m*n) * x mod n^2, as x + n * (m*x mod n)."""
+    return (x + n * (m * x % n)) % n2
 
 
 def powers(exponent: int, modulus: int, bases: Sequence[int]) -> list[int]:
-    """[b^exponent mod modulus for b in bases]; gmpy2 releases the GIL inside."""
+    """[b^exponent mod modulus for b in bases], variable time; gmpy2 releases the GIL inside."""
     return [int(x) for x in gmpy2.powmod_base_list([gmpy2.mpz(b) for b in bases], exponent, gmpy2.mpz(modulus))]
 
 
-def unmask_segments(n: int, alpha: int, triples: Sequence[tuple[int, int, int]]) -> list[int]:
+def powers_sec(exponent: int, modulus: int, bases: Sequence[int]) -> list[int]:
+    """[b^exponent mod modulus for b in bases], each by the constant-time powmod_sec."""
+    m = gmpy2.mpz(modulus)
+    return [int(gmpy2.powmod_sec(gmpy2.mpz(b), exponent, m)) for b in bases]
+
+
+def unmask_segments(n: int, alpha: int, variable_time: bool, triples: Sequence[tuple[int, int, int]]) -> list[int]:
     """Review C.5 per segment: x = E_Agg * (d * T^{-1})^{-alpha} = E_Agg * (T * d^{-1})^alpha mod n^2.
 
     Returns x itself; the caller applies L after checking x = 1 mod n.
     """
     n = gmpy2.mpz(n)
     n2 = n * n
+    power = gmpy2.powmod if variable_time else gmpy2.powmod_sec
     out = []
     for e, d, t in triples:
         base = t * gmpy2.invert(d, n2) % n2
-        out.append(int(e * gmpy2.powmod(base, alpha, n2) % n2))
+        out.append(int(e * power(base, alpha, n2) % n2))
+    return out
+
+
+# --- Combs over stored powers (profile v2) -----------------------------------------------------------
+
+def stored_powers(base: Any, spacing: int, rows: int, modulus: Any) -> tuple[Any, ...]:
+    """(base, base^(2^s), base^(2^(2s)), ..., base^(2^((rows-1)*s))) mod modulus, s = spacing."""
+    out = [gmpy2.mpz(base)]
+    for _ in range(rows - 1):
+        out.append(gmpy2.powmod(out[-1], 1 << spacing, modulus))  # public base and exponent
+    return tuple(out)
+
+
+def comb_columns(exponent: int, spacing: int, rows: int) -> list[int]:
+    """The exponent as `rows` rows of `spacing` bits (row k holds bits [k*s, (k+1)*s)), read column by
+    column from the top bit down: bit k of column c's index is bit c of row k.
+
+    Raises ValueError when the exponent has more than rows * spacing bits.
+    """
+    if not 0 <= exponent < 1 << (rows * spacing):
+        raise ValueError(f"an exponent of {exponent.bit_length()} bits does not fit {rows} rows of {spacing} bits")
+    mask = (1 << spacing) - 1
+    row_values = [(exponent >> (k * spacing)) & mask for k in range(rows)]
+    return [sum(((row >> c) & 1) << k for k, row in enumerate(row_values)) for c in range(spacing - 1, -1, -1)]
+
+
+def comb_power(powers: Sequence[Any], columns: Sequence[int], rows: int, modulus: Any) -> Any:
+    """prod_k powers[k]^(row k of the exponent) = base^exponent, from `comb_columns`: 2^rows - rows - 1
+    multiplications for the subset products, then one squaring and at most one multiplication per column.
+    Variable time: the multiplications done and the products read depend on the exponent's bits."""
+    subsets = [gmpy2.mpz(1)] * (1 << rows)
+    for k in range(rows):
+        bit = 1 << k
+        subsets[bit] = gmpy2.mpz(powers[k])
+        for s in range(1, bit):
+            subsets[s | bit] = subsets[s] * subsets[bit] % modulus
+    acc, started = gmpy2.mpz(1), False
+    for index in columns:
+        if started:
+            acc = acc * acc % modulus
+        if index:
+            acc = acc * subsets[index] % modulus
+            started = True
+    return acc
+
+
+def mask_segments(n: int, mask: int | tuple[list[int], int], items: Sequence[tuple[int, Sequence[int]]]) -> list[int]:
+    """Spec 10.4 for segments (m_j, stored powers of h_j): C_j = (1 + m_j*n) * h_j^r mod n^2.
+
+    `mask` is r itself (constant time: powmod_sec on h_j = powers[0]) or, for the variable-time
+    engine, r's comb columns and rows (`comb_columns`)."""
+    n = gmpy2.mpz(n)
+    n2 = n * n
+    out = []
+    for m, stored in items:
+        if isinstance(mask, int):
+            h_r = gmpy2.powmod_sec(gmpy2.mpz(stored[0]), mask, n2)
+        else:
+            h_r = comb_power(stored, mask[0], mask[1], n2)
+        out.append(int(times_one_plus_mn(h_r, m, n, n2)))
+    return out
+
+
+def unmask_v2_segments(n: int, mask_sum: int | tuple[list[int], int],
+                       items: Sequence[tuple[int, Sequence[int]]]) -> list[int]:
+    """Spec 10.6 for segments (E_Agg,j, stored powers of h_j): x_j = E_Agg,j * h_j^{-R} mod n^2.
+
+    Constant time (`mask_sum` is R): (h_j^{-1})^R by powmod_sec, the public h_j inverted first.
+    Variable time (`mask_sum` is R's comb columns and rows): (h_j^R)^{-1} by the comb and one
+    inversion. Returns x_j; the caller applies L after checking x_j = 1 mod n."""
+    n2 = gmpy2.mpz(n) * n
+    out = []
+    for e, stored in items:
+        if isinstance(mask_sum, int):
+            h_minus_r = gmpy2.powmod_sec(gmpy2.invert(gmpy2.mpz(stored[0]), n2), mask_sum, n2)
+        else:
+            h_minus_r = gmpy2.invert(comb_power(stored, mask_sum[0], mask_sum[1], n2), n2)
+        out.append(int(e * h_minus_r % n2))
     return out
 
 

@@ -2,9 +2,10 @@
 
 Written anew from the review (part C) and the spec; it imports none of the reference's algorithms,
 only the contract: parameter sets, message shapes, typed errors, the element and exponent checks of
-spec 5.4 and the client's checks of received pk_S and R (one rule for every implementation).
+spec 5.4 and 10.5 and the client's checks of received pk_S and R (one rule for every implementation).
 Compared with the readable reference it
-- uses fixed-base tables for g, beta and pk_S (review C, last paragraph) where they pay off,
+- raises secrets to powers in constant time (gmpy2.powmod_sec) by default, and offers fixed-base
+  tables for g, beta and pk_S (review C, last paragraph) as an explicit variable-time opt-in,
 - spreads exponentiations over processes by segments (`mpksa.fast.group`),
 - checks that many elements are units with one gcd of their product (gcd(prod x_i, n) = 1 iff
   every gcd(x_i, n) = 1) and falls back to element-by-element checks, in the reference's order,
@@ -26,12 +27,13 @@ from mpksa.chelgen import check_challenge
 from mpksa.errors import (
     AeadError,
     DegenerateElementError,
-    ProofError,
     DimensionMismatchError,
     DuplicateClientError,
     ExponentRangeError,
     LInputError,
     MalformedInputError,
+    ParameterError,
+    ProofError,
     QuantizationRangeError,
     TooFewClientsError,
     show,
@@ -39,7 +41,7 @@ from mpksa.errors import (
 from mpksa.messages import Aggregate, Ciphertext, Proof, Statement
 from mpksa.params import PROOF_CHALLENGE_BITS, V1Params, proof_nonce_bits, proof_response_bound
 from mpksa.randomness import SYSTEM_RANDOM, RandomSource, exponent
-from mpksa.validate import check_exponent, check_group_element
+from mpksa.validate import check_carrier_only, check_exponent, check_group_element, check_power_base
 
 from . import group as engine
 from .group import choose_window, has_table, run_chunked
@@ -49,14 +51,39 @@ TAG_BYTES = 16
 
 
 class FastV1:
-    """Every `v1` operation over one group; `workers` processes for large inputs (1 = serial)."""
+    """Every `v1` operation over one group; `workers` processes for large inputs (1 = serial).
 
-    def __init__(self, params: V1Params, workers: int | None = None, clients_hint: int = 10) -> None:
+    Engines. By default (`variable_time=False`) every power with a secret exponent (alpha, sk_i,
+    r_ij1, r_ij2) is one `gmpy2.powmod_sec`, the project's rule: GMP runs the same sequence of
+    operations and memory accesses whatever the exponent's bits (its length, fixed by the parameter
+    set, shows). `variable_time=True` opts into the faster engine of fixed-base tables for g, beta
+    and pk_S (Enc) and plain `gmpy2.powmod` elsewhere (ResGen, Dec, SE, DSE, KeyGen, SysGen): the
+    multiplications done and the table rows read depend on the secret exponent's digits, so the
+    time of each power, and the cache lines it touches, leak about its exponent. Whoever can time
+    the process finely or shares its CPU caches (another tenant or process on the same machine, a
+    browser tab, a VM neighbour) can learn bits of sk_i, alpha or the r's, and with them a client's
+    update. Acceptable only where no untrusted code runs beside the process and its timing is not
+    observable at that grain: simulations, benchmarks, a dedicated machine.
+    """
+
+    profile = "v1"
+
+    def __init__(self, params: V1Params, workers: int | None = None, clients_hint: int = 10,
+                 variable_time: bool = False) -> None:
+        if params.profile != self.profile:
+            raise ParameterError(f"parameter set {params.name!r} is of profile {params.profile!r}, "
+                                 f"not {self.profile!r}")
         self.params = params
         self.n, self.n2 = gmpy2.mpz(params.n), gmpy2.mpz(params.n2)
         self.workers = engine.default_workers() if workers is None else max(1, workers)
         # How many clients encrypt under one pk_S in a round: sizes the pk_S table.
         self.clients_hint = max(1, clients_hint)
+        self.variable_time = variable_time
+
+    def power(self, base: int, exponent: int) -> int:
+        """base^exponent mod n^2 for a secret exponent, by the object's engine."""
+        function = gmpy2.powmod if self.variable_time else gmpy2.powmod_sec
+        return int(function(gmpy2.mpz(base), exponent, self.n2))
 
     # --- checks (review C.7) ----------------------------------------------------------------------
 
@@ -77,23 +104,24 @@ class FastV1:
 
     def sys_gen(self, alpha: int) -> int:
         """Review C.3: beta = g^alpha mod n^2."""
-        return int(gmpy2.powmod(self.params.g, check_exponent(self.params, alpha, "alpha"), self.n2))
+        return self.power(self.params.g, check_exponent(self.params, alpha, "alpha"))
 
     def key_gen(self, sk: int) -> int:
         """KeyGen: pk_i = g^{sk_i} mod n^2."""
-        return int(gmpy2.powmod(self.params.g, check_exponent(self.params, sk, "sk"), self.n2))
+        return self.power(self.params.g, check_exponent(self.params, sk, "sk"))
 
     def agg_pk_gen(self, public_keys: Sequence[tuple[int, int]]) -> int:
-        """Sec. 3.2: pk_S = prod pk_i over (client id, pk_i); v1 needs |S| >= 2 distinct ids."""
+        """Sec. 3.2: pk_S = prod pk_i over (client id, pk_i); |S| >= 2 distinct ids (and in v2 no pk_i
+        that is 1 or n - 1 mod n, spec 10.5: the server raises it to alpha in SE)."""
         ids = [client_id for client_id, _ in public_keys]
         duplicates = sorted(i for i, count in Counter(ids).items() if count > 1)
         if duplicates:
             raise DuplicateClientError(f"client ids {duplicates} appear more than once in S")
         if len(ids) < 2:
-            raise TooFewClientsError(f"|S| = {len(ids)}; the v1 profile needs |S| >= 2")
+            raise TooFewClientsError(f"|S| = {len(ids)}; the {self.profile} profile needs |S| >= 2")
         pk_s = gmpy2.mpz(1)
         for client_id, pk in public_keys:
-            pk_s = pk_s * self.check_unit(pk, f"pk_{client_id}") % self.n2
+            pk_s = pk_s * check_power_base(self.params, pk, f"pk_{client_id}") % self.n2
         return int(pk_s)
 
     def check_pk_s(self, pk_s: int, pk_i: int, announced: Sequence[int] | None = None) -> None:
@@ -106,18 +134,17 @@ class FastV1:
         """key_i = H(shared) = SHA-256 of shared as big-endian bytes of n^2's length."""
         return hashlib.sha256(int(shared).to_bytes((self.params.n2.bit_length() + 7) // 8, "big")).digest()
 
-    @staticmethod
-    def _aead_data(round_id: int, client_id: int) -> bytes:
-        """"MPKSA-SE" || "v1" || round (8 bytes) || client id (4 bytes): key_i is static (E7)."""
-        return b"MPKSA-SE" + b"v1" + round_id.to_bytes(8, "big") + client_id.to_bytes(4, "big")
+    def _aead_data(self, round_id: int, client_id: int) -> bytes:
+        """"MPKSA-SE" || profile || round (8 bytes) || client id (4 bytes): key_i is static (E7)."""
+        return b"MPKSA-SE" + self.profile.encode() + round_id.to_bytes(8, "big") + client_id.to_bytes(4, "big")
 
     def seal(self, pk_i: int, alpha: int, model: bytes, round_id: int, client_id: int,
              rng: RandomSource = SYSTEM_RANDOM) -> bytes:
         """SE: nonce || AES-256-GCM_{key_i}(W) || tag, key_i = H(pk_i^alpha), a fresh nonce from `rng`."""
-        self.check_unit(pk_i, f"pk_{client_id}")
+        check_power_base(self.params, pk_i, f"pk_{client_id}")
         check_exponent(self.params, alpha, "alpha")
         nonce = rng.token_bytes(NONCE_BYTES)
-        cipher = AES.new(self._aead_key(gmpy2.powmod(pk_i, alpha, self.n2)), AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
+        cipher = AES.new(self._aead_key(self.power(pk_i, alpha)), AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
         cipher.update(self._aead_data(round_id, client_id))
         body, tag = cipher.encrypt_and_digest(model)
         return nonce + body + tag
@@ -126,9 +153,9 @@ class FastV1:
         """DSE: key_i = H(beta^{sk_i}); any change to nonce, body, tag, round or client is refused."""
         if len(sealed) < NONCE_BYTES + TAG_BYTES:
             raise MalformedInputError(f"W_i* must be at least {NONCE_BYTES + TAG_BYTES} bytes")
-        self.check_unit(beta, "beta")
+        check_power_base(self.params, beta, "beta")
         check_exponent(self.params, sk, "sk_i")
-        key = self._aead_key(gmpy2.powmod(beta, sk, self.n2))
+        key = self._aead_key(self.power(beta, sk))
         cipher = AES.new(key, AES.MODE_GCM, nonce=sealed[:NONCE_BYTES], mac_len=TAG_BYTES)
         cipher.update(self._aead_data(round_id, client_id))
         try:
@@ -152,14 +179,16 @@ class FastV1:
                 raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
             r1 = exponent(params.exponent_bound, rng)
             items.append((m, r1, exponent(params.exponent_bound, rng)))
-        windows = (self._window(params.g, u * 2, long_lived=True), self._window(beta, u, long_lived=True),
-                   self._window(pk_s, u * self.clients_hint, long_lived=False))
-        job = (params.n, params.n2, params.g, beta, pk_s, params.exponent_bits, windows)
+        windows = (0, 0, 0)
+        if self.variable_time:
+            windows = (self._window(params.g, u * 2, long_lived=True), self._window(beta, u, long_lived=True),
+                       self._window(pk_s, u * self.clients_hint, long_lived=False))
+        job = (params.n, params.n2, params.g, beta, pk_s, params.exponent_bits, windows, self.variable_time)
         triples = run_chunked(engine.enc_segments, (job,), items, self.workers)
         return Ciphertext(tuple(e1 for e1, _, _ in triples), tuple((a, b) for _, a, b in triples))
 
     def _window(self, base: int, uses: int, long_lived: bool) -> int:
-        """Window of the fixed-base table for `uses` powers of `base`; 0 means plain powmod.
+        """Variable-time engine: window of the fixed-base table for `uses` powers of `base`; 0 means plain powmod.
 
         g and beta serve every round: their tables are sized as if used at least 4096 times, once a
         batch is large enough to build one at all. A table already built is reused whatever its size.
@@ -179,6 +208,7 @@ class FastV1:
         if not ciphertexts:
             raise TooFewClientsError("there are no ciphertexts to challenge: |S| = 0")
         u = len(ciphertexts[0].e2)
+        check_carrier_only(self.params, ciphertexts[0].e2, "E_2 of ciphertext 0")
         if u == 0:
             return []
         column_ok = all(len(c.e2) == u for c in ciphertexts)
@@ -206,12 +236,16 @@ class FastV1:
     # --- client: ResGen (Sec. 3.3) ----------------------------------------------------------------
 
     def res_gen(self, challenge: Sequence[int], sk: int) -> list[int]:
-        """T_ij = R_j^{sk_i} mod n^2 (variable base: plain powmod, in parallel)."""
+        """T_ij = R_j^{sk_i} mod n^2 (a new base every segment: one powmod each, in parallel).
+
+        v2: one challenge only (the carrier's), and not 1 or n - 1 mod n (spec 10.5)."""
         check_exponent(self.params, sk, "sk_i")
-        if not self.all_units(challenge):
+        check_carrier_only(self.params, challenge, "R")
+        if not self.all_units(challenge) or self.profile != "v1":
             for j, r in enumerate(challenge):
-                self.check_unit(r, f"R_{j}")
-        return run_chunked(engine.powers, (sk, self.params.n2), list(challenge), self.workers)
+                check_power_base(self.params, r, f"R_{j}")
+        kernel = engine.powers if self.variable_time else engine.powers_sec
+        return run_chunked(kernel, (sk, self.params.n2), list(challenge), self.workers)
 
     # --- server: Agg and Dec (Sec. 3.3, review C.5) -----------------------------------------------
 
@@ -222,6 +256,7 @@ class FastV1:
         if len(responses) != len(ciphertexts):
             raise DimensionMismatchError(f"responses has {len(responses)} entries, expected {len(ciphertexts)}")
         u, w = len(ciphertexts[0].e1), len(ciphertexts[0].e2)
+        check_carrier_only(self.params, ciphertexts[0].e2, "E_2 of ciphertext 0")
         shapes_ok = all(len(c.e1) == u and len(c.e2) == w and len(t) == w for c, t in zip(ciphertexts, responses))
         if not shapes_ok:
             self._raise_agg(ciphertexts, responses, u, w)
@@ -269,14 +304,15 @@ class FastV1:
                 self.check_unit(d, f"d[{j}]")
                 self.check_unit(t, f"T[{j}]")
         triples = list(zip(aggregate.e_agg, aggregate.d, aggregate.t))
-        unmasked = run_chunked(engine.unmask_segments, (self.params.n, alpha), triples, self.workers)
+        unmasked = run_chunked(engine.unmask_segments, (self.params.n, alpha, self.variable_time), triples, self.workers)
+        return [self.l_function(x, j) for j, x in enumerate(unmasked)]
+
+    def l_function(self, x: int, j: int) -> int:
+        """L(x) = (x - 1) / n, for x = 1 mod n only (x is the L input of segment j)."""
         n = self.params.n
-        sums = []
-        for j, x in enumerate(unmasked):
-            if x % n != 1:
-                raise LInputError(f"L input {show(x)} of segment {j} must be 1 mod n, but is {show(x % n)} mod n")
-            sums.append((x - 1) // n)
-        return sums
+        if x % n != 1:
+            raise LInputError(f"L input {show(x)} of segment {j} must be 1 mod n, but is {show(x % n)} mod n")
+        return (x - 1) // n
 
     # --- the hardening (spec 5.13, 5.14) ----------------------------------------------------------
 

@@ -3,24 +3,25 @@
 The envelope, params and encoding objects and byte encodings come from the shared contract
 (`mpksa.wire`); the handlers call the fast implementation's own operations. Inputs are read in
 the contract's order so that a request with one bad value gets the same error code as from any
-other implementation. Only profile `v1` is implemented.
+other implementation. Profiles `v1` and `v2` are implemented (not `paper`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from mpksa.encoding import Encoding, check_super_increasing
 from mpksa.errors import DimensionMismatchError, MalformedInputError, ParameterError
 from mpksa.messages import Aggregate
-from mpksa.params import V1Params
+from mpksa.params import V1Params, V2Params
 from mpksa.randomness import ReplayRandom
 from mpksa.wire.codec import Codec, Json, as_int, as_list, bytes_from_hex, client_id_in, float_from_json, minimal_hex_in, round_in
 from mpksa.wire.contract import Request, dispatch
 
 from . import encoding as fast_encoding
 from .v1 import NONCE_BYTES, FastV1
+from .v2 import FastV2
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,18 @@ class Context:
     codec: Codec
 
 
-@lru_cache(maxsize=8)
-def _fast(params: V1Params) -> FastV1:
-    return FastV1(params)
+@lru_cache(maxsize=16)
+def _fast(params: V1Params, variable_time: bool) -> FastV1:
+    """One engine per parameter set: constant time unless `variable_time`."""
+    if isinstance(params, V2Params):
+        return FastV2(params, variable_time=variable_time)
+    return FastV1(params, variable_time=variable_time)
 
 
-def context(request: Request) -> Context:
+def context(request: Request, variable_time: bool = False) -> Context:
     if not isinstance(request.params, V1Params):
-        raise ParameterError(f"profile {request.params.profile!r} is not implemented by the fast implementation (v1 only)")
-    return Context(_fast(request.params), request.encoding, Codec(request.params))
+        raise ParameterError(f"profile {request.params.profile!r} is not implemented by the fast implementation (v1 and v2 only)")
+    return Context(_fast(request.params, variable_time), request.encoding, Codec(request.params))
 
 
 # --- operations ----------------------------------------------------------------------------------
@@ -109,12 +113,15 @@ def _enc(ctx: Context, inp: Json) -> Json:
     r1, r2 = ctx.codec.exponents(inp.get("r1"), "r1"), ctx.codec.exponents(inp.get("r2"), "r2")
     if len(r1) != len(r2):
         raise DimensionMismatchError(f"{len(r1)} values r1 but {len(r2)} values r2")
+    draws = [r for pair in zip(r1, r2) for r in pair]
+    if isinstance(ctx.fast, FastV2):  # the mask exponent r_i is drawn first, then the carrier's r1, r2
+        draws.insert(0, ctx.codec.mask_in(inp.get("r"), "r"))
     pk_s = ctx.codec.element_in(inp.get("pk_s"), "pk_s")
     if len(betas) != 1:
         raise DimensionMismatchError(f"beta has {len(betas)} entries, expected 1")
-    rng = ReplayRandom([r for pair in zip(r1, r2) for r in pair])
+    rng = ReplayRandom(draws)
     ciphertext = ctx.fast.enc(betas[0], pk_s, segments, rng)
-    rng.check_all_used("r1/r2")
+    rng.check_all_used("r/r1/r2" if isinstance(ctx.fast, FastV2) else "r1/r2")
     return {"ciphertext": ctx.codec.ciphertext(ciphertext)}
 
 
@@ -151,9 +158,12 @@ def _dec(ctx: Context, inp: Json) -> Json:
     alphas = ctx.codec.exponents(inp.get("alphas"), "alphas")
     aggregate = Aggregate(tuple(ctx.codec.elements(inp.get("e_agg"), "e_agg")), tuple(ctx.codec.elements(inp.get("d"), "d")),
                           tuple(ctx.codec.elements(inp.get("t"), "t")))
+    clients = as_int(inp.get("clients"), "clients", 1, 2**32 - 1) if isinstance(ctx.fast, FastV2) else None
     if len(alphas) != 1:
         raise DimensionMismatchError(f"alpha has {len(alphas)} entries, expected 1")
-    return {"sums": [ctx.codec.message(m) for m in ctx.fast.dec(alphas[0], aggregate)]}
+    # v2 checks the carrier's mask sum against |S| (spec 10.6)
+    sums = ctx.fast.dec(alphas[0], aggregate) if clients is None else ctx.fast.dec(alphas[0], aggregate, clients)  # type: ignore[call-arg]
+    return {"sums": [ctx.codec.message(m) for m in sums]}
 
 
 def _decode(ctx: Context, inp: Json) -> Json:
@@ -205,18 +215,21 @@ OPERATIONS = {
 }
 
 
-def handle(request: Json) -> Json:
+def handle(request: Json, variable_time: bool = False) -> Json:
     """Answer one request; bad input always comes back as a typed error, never an exception."""
-    return dispatch(request, OPERATIONS, context)
+    return dispatch(request, OPERATIONS, partial(context, variable_time=variable_time))
 
 
 class FastAdapter:
-    """The fast implementation as a conformance adapter (`--adapter mpksa.fast:ADAPTER`)."""
+    """The fast implementation as a conformance adapter (`--adapter mpksa.fast:ADAPTER`, constant time;
+    `mpksa.fast:VARIABLE_TIME_ADAPTER` runs the same vectors through the variable-time engine)."""
 
-    name = "mpksa-fast"
+    def __init__(self, variable_time: bool = False) -> None:
+        self.variable_time = variable_time
+        self.name = "mpksa-fast-variable-time" if variable_time else "mpksa-fast"
 
     def capabilities(self) -> Json:
-        return {"name": self.name, "profiles": ["v1"], "operations": sorted(OPERATIONS)}
+        return {"name": self.name, "profiles": ["v1", "v2"], "operations": sorted(OPERATIONS)}
 
     def handle(self, request: Json) -> Json:
-        return handle(request)
+        return handle(request, self.variable_time)

@@ -8,14 +8,30 @@ under test with a second derivation rather than with itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from mpksa.encoding import Encoding
 from mpksa.params import PaperParams, V1Params, V2Params, parameter_set
 from mpksa.randomness import SeededRandom
+
+
+@pytest.fixture(scope="session", autouse=True)
+def base_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """mpksa.fast keeps v2's segment bases on disk ($MPKSA_CACHE_DIR): the tests, and the commands
+    they start, keep theirs in a folder of their own rather than in the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("mpksa-cache")
+    before = os.environ.get("MPKSA_CACHE_DIR")
+    os.environ["MPKSA_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("MPKSA_CACHE_DIR", None)
+    else:
+        os.environ["MPKSA_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

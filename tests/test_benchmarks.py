@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QUICK_COMMANDS = ("python benchmarks/peers.py --quick", "python benchmarks/scaling.py --quick",
-                  "python benchmarks/bench_aggregation.py --quick", "python benchmarks/bench_flower.py --quick")
+                  "python benchmarks/bench_aggregation.py --quick", "python benchmarks/bench_v2.py --quick",
+                  "python benchmarks/bench_flower.py --quick")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLIENTS, FRAC_BITS, QUICK_D = 10, 16, 300
 # Peers whose library may be absent (the `bench` extra): then they must be reported skipped.
@@ -48,7 +49,8 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for proc in run_commands(commands):
         assert proc.returncode == 0, f"{proc.args}: {proc.stderr[-3000:]}"
     return {"peers": out / "peers-quick.json", "scaling": out / "scaling-quick.json",
-            "aggregation": out / "bench_aggregation-quick.json", "flower": out / "bench_flower-quick.json", "folder": out}
+            "aggregation": out / "bench_aggregation-quick.json", "v2": out / "bench_v2-quick.json",
+            "flower": out / "bench_flower-quick.json", "folder": out}
 
 
 def test_readmes_show_only_commands_the_tests_run() -> None:
@@ -89,9 +91,7 @@ def test_every_contender_is_measured_or_skipped_with_a_reason(quick: dict[str, P
     assert set(status) == set(CONTENDERS)
     for name, entry in status.items():
         library = OPTIONAL.get(name)
-        if name == "mpksa-v2":
-            assert entry["status"] == "skipped" and "not implemented" in entry["reason"]
-        elif library and importlib.util.find_spec(library) is None:
+        if library and importlib.util.find_spec(library) is None:
             assert entry["status"] == "skipped" and library in entry["reason"]
         else:
             assert entry["status"] == "ok", entry
@@ -106,7 +106,8 @@ def test_decoded_sums_are_exact_up_to_the_fixed_point(quick: dict[str, Path]) ->
     rows = results_by_name(quick["peers"])
     # Rounding each of CLIENTS values to 2^-16 moves the sum by at most CLIENTS * 2^-17.
     fixed_point_bound = CLIENTS * 2.0 ** -(FRAC_BITS + 1) * (1 + 1e-9)
-    for name in ("mpksa-v1", "packed-paillier-full", "packed-paillier-fixed-base", "phe-paillier"):
+    for name in ("mpksa-v1", "mpksa-v2", "mpksa-v1-ct", "mpksa-v2-ct", "packed-paillier-full",
+                 "packed-paillier-fixed-base", "phe-paillier"):
         if name in rows:
             assert rows[name]["exact_integer_sum"] is True, name
             assert 0 < rows[name]["max_abs_error"] <= fixed_point_bound, name
@@ -136,6 +137,11 @@ def test_bytes_match_the_serialized_objects(quick: dict[str, Path]) -> None:
     # (1 per segment), the sealed float32 model (nonce 12 + 4d + tag 16).
     assert v1["bytes_up_per_param"] == pytest.approx(4 * segments * element / d)
     assert v1["bytes_down_per_param"] == pytest.approx((element * (1 + segments) + 12 + 4 * d + 16) / d)
+    v2 = rows["mpksa-v2"]
+    # Up: the carrier E_i01, one C_ij per segment, the carrier's pair, and one response T_i0.
+    # Down: pk_S, the one challenge R_0 and the sealed float32 model.
+    assert v2["bytes_up_per_param"] == pytest.approx((segments + 4) * element / d)
+    assert v2["bytes_down_per_param"] == pytest.approx((element * 2 + 12 + 4 * d + 16) / d)
     if "tenseal-ckks" in rows:
         # One ciphertext (d <= 4096): two polynomials of 8192 coefficients mod a 140-bit modulus
         # (60 + 40 + 40 bits; the last 60-bit prime is dropped), about 287 kB, compressed a little.
@@ -155,14 +161,37 @@ def test_sliced_contender_says_so_and_bounds_are_cpu_ratios(quick: dict[str, Pat
     assert bound["client"]["method_bound_us_per_param"] < bound["client"]["plain_bound_us_per_param"]
 
 
-def test_targets_name_v1_and_leave_a_slot_for_v2(quick: dict[str, Path]) -> None:
+def test_targets_name_v1_and_v2_on_both_engines(quick: dict[str, Path]) -> None:
     targets = json.loads(quick["peers"].read_text())["targets"]
-    assert {t["contender"] for t in targets} == {"mpksa-v1", "mpksa-v2"}
-    for t in targets:
-        if t["contender"] == "mpksa-v2":
-            assert t["ratio"] is None and t["met"] is None and "mpksa-v2" in t["note"]
-    v1 = [t for t in targets if t["contender"] == "mpksa-v1" and t["peer"] == "packed-paillier-fixed-base"]
-    assert v1 and all(isinstance(t["ratio"], float) for t in v1)
+    ours_all = {"mpksa-v1", "mpksa-v2", "mpksa-v1-ct", "mpksa-v2-ct"}
+    assert {t["contender"] for t in targets} == ours_all
+    for ours in ours_all:
+        rows = [t for t in targets if t["contender"] == ours and t["peer"] == "packed-paillier-fixed-base"]
+        assert rows and all(isinstance(t["ratio"], float) for t in rows)
+
+
+def test_v2_benchmark_measures_both_engines_and_reports_the_issue_targets(quick: dict[str, Path]) -> None:
+    result = json.loads(quick["v2"].read_text())
+    assert result["mode"] == "quick"
+    rounds = result["rounds"] + result["big_round"]
+    assert {(r["contender"], r["engine"]) for r in result["rounds"]} == {
+        (c, e) for c in ("mpksa-v1", "mpksa-v2") for e in ("constant-time", "variable-time")}
+    assert all(r["status"] == "ok" and r["exact_integer_sum"] is True for r in rounds)
+    derivation = result["derivation"]
+    assert derivation["cold"] and derivation["warm load (read, digest, spot check)"]["derived"] == 0
+    assert derivation["bases (both engines)"]["cpu_s"] > 0
+    options = result["engine_options"]["ms"]
+    assert any(k.startswith("powmod_sec r_i") for k in options) and any(k.startswith("comb r_i over 4") for k in options)
+    measures = {(t["target"].split(" <=")[0].split(" at most")[0], t["measure"]) for t in result["targets"]}
+    assert ("client CPU per parameter", "v2 constant-time / v1 constant-time") in measures
+    assert ("server CPU per parameter", "v2 variable-time / v1 variable-time") in measures
+    # Bytes from first principles: u data segments plus 4 elements (carrier, its pair, the response) up.
+    (v2,) = [r for r in result["rounds"] if r["contender"] == "mpksa-v2" and r["engine"] == "constant-time"]
+    d = result["workload"]["targets_parameters"]
+    u = math.ceil((d + 1) / (2047 // (CLIENTS * 2 * 2**FRAC_BITS).bit_length()))
+    assert v2["bytes_up_per_param"] == pytest.approx((u + 4) * 512 / d)
+    # The big round's 60-second target is judged only at the issue's size, never at the quick one.
+    assert all(t["met"] is None for t in result["targets"] if "under 60 s" in t["target"])
 
 
 def test_scaling_fits_a_slope_on_each_axis(quick: dict[str, Path]) -> None:

@@ -1,8 +1,11 @@
-"""The demo's fast `v1` implementation against the reference, through the JSON wire contract.
+"""The fast implementation (`v1` and `v2`, both engines) against the reference, through the JSON wire contract.
 
-Every v1 operation is run on seeded random rounds by both `mpksa.ops.handle` (the oracle) and
-`mpksa.fast:ADAPTER`; answers must be identical, outputs and error codes alike. Bad inputs
-come from a fixed list of mutations and from a seeded random mutation of every field.
+Every operation is run on seeded random rounds by both `mpksa.ops.handle` (the oracle) and
+`mpksa.fast:ADAPTER` (constant time) or `mpksa.fast:VARIABLE_TIME_ADAPTER`; answers must be
+identical, outputs and error codes alike. Bad inputs come from fixed lists of mutations and from a
+seeded random mutation of every field. Every shipped `v1` and `v2` vector runs through the fast
+adapters; `v2`'s base cache is checked cold, warm and damaged; and the default engine is shown to
+hand no secret exponent to a variable-time power.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ from hypothesis import strategies as st
 
 from mpksa import ops
 from mpksa import fast
+from mpksa.conformance import cases as vector_cases
+from mpksa.conformance.adapters import InProcessSession, open_session
+from mpksa.conformance.interop import run_interop
+from mpksa.conformance.runner import PASS, run
 from mpksa.encoding import Encoding
+from mpksa.errors import ParameterError
 from mpksa.params import parameter_set, proof_nonce_bits
-from mpksa.fast import ADAPTER
+from mpksa.fast import ADAPTER, VARIABLE_TIME_ADAPTER
 from mpksa.fast.encoding import pack, unpack, vectorized
-from mpksa.fast.group import FixedBaseTable, choose_window, run_chunked, powers
-from mpksa.randomness import SYSTEM_RANDOM, exponent
+from mpksa.fast.group import FixedBaseTable, choose_window, comb_columns, comb_power, run_chunked, powers
+from mpksa.randomness import SYSTEM_RANDOM, RecordingRandom, exponent
 from mpksa.wire.codec import Codec, Json, nbytes, to_hex
 from mpksa.wire.contract import encoding_to_json, params_to_json
 
@@ -41,10 +49,10 @@ def reference_answer(request: Json) -> Json | None:
         return None
 
 
-def assert_same(request: Json) -> Json:
+def assert_same(request: Json, adapter: Any = ADAPTER) -> Json:
     """Same answer as the reference: equal outputs, or errors with the same code."""
     expected = reference_answer(request)
-    got = ADAPTER.handle(copy.deepcopy(request))
+    got = adapter.handle(copy.deepcopy(request))
     json.dumps(got)  # answers are plain JSON
     if expected is None:
         assert "error" in got, f"reference raised; fast must answer with a typed error: {got}"
@@ -56,16 +64,18 @@ def assert_same(request: Json) -> Json:
 
 
 class Round:
-    """A seeded v1 round, every request recorded with the reference's answer."""
+    """A seeded v1 or v2 round, every request recorded with the reference's answer."""
 
-    def __init__(self, params_name: str, seed: int, clients: int, dim: int, encoding: Encoding) -> None:
+    def __init__(self, params_name: str, seed: int, clients: int, dim: int, encoding: Encoding,
+                 adapter: Any = ADAPTER) -> None:
         self.rnd = random.Random(seed)
         self.params = parameter_set(params_name)
         self.codec = Codec(self.params)
-        self.base = {"profile": "v1", "params": params_to_json(self.params),
+        self.base = {"profile": self.params.profile, "params": params_to_json(self.params),
                      "encoding": encoding_to_json(encoding)}
         self.requests: list[Json] = []
-        self.clients, self.dim, self.encoding = clients, dim, encoding
+        self.clients, self.dim, self.encoding, self.adapter = clients, dim, encoding, adapter
+        self.v2 = self.params.profile == "v2"
 
     def exponent(self) -> str:
         return self.codec.exponent(self.rnd.randrange(1, self.params.exponent_bound))
@@ -73,7 +83,7 @@ class Round:
     def call(self, op: str, inputs: Json) -> Json:
         request = {"op": op, **self.base, "inputs": inputs}
         self.requests.append(request)
-        answer = assert_same(request)
+        answer = assert_same(request, self.adapter)
         assert "outputs" in answer, (op, answer)
         return answer["outputs"]
 
@@ -112,17 +122,20 @@ class Round:
             quantized = self.call("Quantize", {"values": values})["quantized"]
             weights.append(self.rnd.randint(1, self.encoding.weight_max))
             segments = self.call("Encode", {"quantized": quantized, "weight": weights[-1]})["segments"]
-            r1 = [self.exponent() for _ in segments]
-            r2 = [self.exponent() for _ in segments]
+            carriers = 1 if self.v2 else len(segments)  # v2: one mask exponent r and the carrier's r1, r2
+            r1 = [self.exponent() for _ in range(carriers)]
+            r2 = [self.exponent() for _ in range(carriers)]
+            mask = {"r": self.codec.mask(self.rnd.randrange(1, self.params.mask_bound))} if self.v2 else {}
             ciphertexts.append(self.call("Enc", {"betas": beta, "pk_s": pk_s, "segments": segments,
-                                                 "r1": r1, "r2": r2})["ciphertext"])
+                                                 "r1": r1, "r2": r2, **mask})["ciphertext"])
         challenge = self.call("ChelGen", {"ciphertexts": ciphertexts})["challenge"]
         announced = [[a for a, _ in c["e2"]] for c in ciphertexts]
         self.call("CheckChallenge", {"challenge": challenge, "announced": announced, "own": announced[0]})
         self.harden(alpha, beta[0], sks[0], pk_s, challenge, ids)
         responses = [self.call("ResGen", {"challenge": challenge, "sk": sk})["response"] for sk in sks]
         aggregate = self.call("Agg", {"ciphertexts": ciphertexts, "responses": responses})
-        sums = self.call("Dec", {"alphas": [alpha], **aggregate})["sums"]
+        clients = {"clients": self.clients} if self.v2 else {}
+        sums = self.call("Dec", {"alphas": [alpha], **aggregate, **clients})["sums"]
         decoded = self.call("Decode", {"sums": sums, "clients": self.clients, "dim": self.dim})
         assert decoded["weight_sum"] == sum(weights)
         k = self.encoding.slots_per_segment(self.params.modulus_bits)
@@ -144,40 +157,19 @@ def test_rounds_match_reference_v1_test_512(seed: int) -> None:
     k = encoding.slots_per_segment(511)
     # 0 values, a short last segment, and an exact multiple of k slots.
     dim = [0, 1, k - 1, 3 * k - 1, rnd.randint(2, 120), rnd.randint(2, 120)][seed]
-    Round("v1-test-512", seed, rnd.randint(2, 5), dim, encoding).run()
+    Round("v1-test-512", seed, rnd.randint(2, 5), dim, encoding, [ADAPTER, VARIABLE_TIME_ADAPTER][seed % 2]).run()
 
 
 def test_round_matches_reference_rsa2048_short() -> None:
     Round("v1-rsa2048-short", 7, 3, 150, Encoding(frac_bits=20, clip=1.0, weight_max=180, max_clients=10)).run()
 
 
-def test_parallel_path_and_tables_match_reference() -> None:
-    """Enough segments for the process pool and fixed-base tables (v1-test-512, about 120 segments)."""
+@pytest.mark.parametrize("adapter", [ADAPTER, VARIABLE_TIME_ADAPTER], ids=["constant-time", "variable-time"])
+def test_parallel_path_and_tables_match_reference(adapter: Any) -> None:
+    """Enough segments for the process pool and (variable time) fixed-base tables (v1-test-512, about 120 segments)."""
     encoding = Encoding(frac_bits=16, clip=1.0, weight_max=50, max_clients=4)
-    decoded = Round("v1-test-512", 11, 2, 2000, encoding).run()
+    decoded = Round("v1-test-512", 11, 2, 2000, encoding, adapter).run()
     assert len(decoded["weighted_sums"]) == 2000
-
-
-def test_decrypted_sum_is_plaintext_sum_through_python_api() -> None:
-    """Fast API end to end; the expected sum is computed here from the inputs with Python's round."""
-    params = parameter_set("v1-test-512")
-    f = fast.FastV1(params, workers=2)
-    enc = Encoding(frac_bits=10, clip=2.0, weight_max=9, max_clients=3)
-    rng = np.random.default_rng(5)
-    updates = [rng.uniform(-2.5, 2.5, 900) for _ in range(3)]
-    weights = [3, 9, 1]
-    alpha = exponent(params.exponent_bound, SYSTEM_RANDOM)
-    beta = f.sys_gen(alpha)
-    sks = [exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(3)]
-    pk_s = f.agg_pk_gen([(i, f.key_gen(sk)) for i, sk in enumerate(sks)])
-    cts = [f.enc(beta, pk_s, fast.encode(fast.quantize(x, enc), w, enc, f.params.modulus_bits))
-           for x, w in zip(updates, weights)]
-    challenge = f.chel_gen(cts)
-    sums = f.dec(alpha, f.agg(cts, [f.res_gen(challenge, sk) for sk in sks]))
-    weighted, weight_sum = fast.decode(sums, enc, 3, 900, f.params.modulus_bits)
-    expected = [sum(w * round(max(-2.0, min(2.0, float(x[t]))) * 1024) for x, w in zip(updates, weights))
-                for t in range(900)]
-    assert weighted.tolist() == expected and weight_sum == 13
 
 
 # --- bad inputs -----------------------------------------------------------------------------------
@@ -195,7 +187,7 @@ def first(requests: list[Json], op: str) -> Json:
 
 def test_every_operation_is_covered(valid_requests: list[Json]) -> None:
     assert sorted({r["op"] for r in valid_requests}) == ALL_OPS
-    assert ADAPTER.capabilities() == {"name": "mpksa-fast", "profiles": ["v1"], "operations": ALL_OPS}
+    assert ADAPTER.capabilities() == {"name": "mpksa-fast", "profiles": ["v1", "v2"], "operations": ALL_OPS}
 
 
 def _n(requests: list[Json]) -> int:
@@ -417,3 +409,348 @@ def test_pool_keeps_order() -> None:
     params = parameter_set("v1-test-512")
     bases = [params.g + i for i in range(200)]
     assert run_chunked(powers, (65537, params.n2), bases, 2) == [pow(b, 65537, params.n2) for b in bases]
+
+
+def test_comb_equals_powmod() -> None:
+    """The comb over stored powers (variable-time v2 engine) against gmpy2.powmod, every row count."""
+    params = parameter_set("v2-test-512")
+    rnd = random.Random(3)
+    n2 = gmpy2.mpz(params.n2)
+    h = gmpy2.mpz(rnd.randrange(2, params.n2))
+    spacing = 48
+    stored = [gmpy2.powmod(h, 1 << (spacing * k), n2) for k in range(5)]
+    for e in [1, 2, 2**48 - 1, 2**48, 2**240 - 1] + [rnd.getrandbits(rnd.randint(1, 240)) for _ in range(30)]:
+        rows = max(1, -(-e.bit_length() // spacing))
+        assert comb_power(stored, comb_columns(e, spacing, rows), rows, n2) == gmpy2.powmod(h, e, n2), e
+    with pytest.raises(ValueError, match="does not fit"):
+        comb_columns(2**96, 48, 2)
+
+
+# --- profile v2 -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("adapter", [ADAPTER, VARIABLE_TIME_ADAPTER], ids=["constant-time", "variable-time"])
+def test_every_shipped_vector_passes_through_the_fast_adapters(adapter: Any) -> None:
+    """What `mpksa conformance run --adapter mpksa.fast:ADAPTER` runs: every v1 and v2 vector (the
+    variable-time adapter on v2 only: v1's tables are checked against the reference above)."""
+    profiles = {"v1", "v2"} if adapter is ADAPTER else {"v2"}
+    cases = [c for c in vector_cases.load().cases if c.profile in profiles]
+    report = run(InProcessSession(adapter, adapter.name), cases)
+    assert [(r.case.test_id, r.reason) for r in report.results if r.verdict != PASS] == []
+    assert {r.case.profile for r in report.results} == profiles and len(report.results) > 400 * len(profiles)
+
+
+@pytest.mark.parametrize("server, clients", [
+    ("mpksa.fast:ADAPTER", ["mpksa.ops:REFERENCE", "mpksa.fast:VARIABLE_TIME_ADAPTER"]),
+    ("mpksa.ops:REFERENCE", ["mpksa.fast:ADAPTER", "mpksa.fast:VARIABLE_TIME_ADAPTER"]),
+])
+def test_v2_live_interop_with_the_reference(server: str, clients: list[str]) -> None:
+    """Whole v2 rounds with live randomness, fast and reference on either side (full, dropout, single client)."""
+    report = run_interop(open_session(f"adapter:{server}"), [open_session(f"adapter:{c}") for c in clients],
+                         "v2-test-512", rounds=3, num_clients=4, dim=40)
+    assert report.problem is None and [(r.kind, r.passed) for r in report.rounds] == [
+        ("full", True), ("dropout", True), ("single", True)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rounds_match_reference_v2_test_512(seed: int) -> None:
+    rnd = random.Random(100 + seed)
+    encoding = random_encoding(rnd)
+    k = encoding.slots_per_segment(511)
+    dim = [0, k - 1, 3 * k - 1, rnd.randint(2, 120)][seed]
+    Round("v2-test-512", seed, rnd.randint(2, 5), dim, encoding, [ADAPTER, VARIABLE_TIME_ADAPTER][seed % 2]).run()
+
+
+@pytest.mark.parametrize("adapter", [ADAPTER, VARIABLE_TIME_ADAPTER], ids=["constant-time", "variable-time"])
+def test_v2_parallel_path_matches_reference(adapter: Any) -> None:
+    """About 80 segments: the process pool masks and unmasks them (v2-test-512)."""
+    decoded = Round("v2-test-512", 12, 3, 2000, Encoding(frac_bits=16, clip=1.0, weight_max=50, max_clients=4),
+                    adapter).run()
+    assert len(decoded["weighted_sums"]) == 2000
+
+
+def test_v2_round_matches_reference_rsa2048() -> None:
+    Round("v2-rsa2048", 8, 3, 150, Encoding(frac_bits=20, clip=1.0, weight_max=180, max_clients=10)).run()
+
+
+@pytest.mark.parametrize("name", ["v1-test-512", "v2-test-512"])
+@pytest.mark.parametrize("variable_time", [False, True])
+def test_decrypted_sum_is_plaintext_sum_through_python_api(name: str, variable_time: bool, tmp_path: Any) -> None:
+    """Fast API end to end (v2 with a base cache of its own); the expected sum is computed here from the
+    inputs with Python's round."""
+    params = parameter_set(name)
+    v2 = params.profile == "v2"
+    f = (fast.FastV2(params, workers=2, variable_time=variable_time, bases=fast.SegmentBases(params.n, tmp_path)) if v2
+         else fast.FastV1(params, workers=2, variable_time=variable_time))
+    enc = Encoding(frac_bits=10, clip=2.0, weight_max=9, max_clients=3)
+    rng = np.random.default_rng(6)
+    updates = [rng.uniform(-2.5, 2.5, 1500) for _ in range(3)]
+    weights = [3, 9, 1]
+    alpha = exponent(params.exponent_bound, SYSTEM_RANDOM)
+    beta = f.sys_gen(alpha)
+    sks = [exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(3)]
+    pk_s = f.agg_pk_gen([(i, f.key_gen(sk)) for i, sk in enumerate(sks)])
+    cts = [f.enc(beta, pk_s, fast.encode(fast.quantize(x, enc), w, enc, params.modulus_bits))
+           for x, w in zip(updates, weights)]
+    assert all(len(c.e1) == len(cts[0].e1) > 48 for c in cts)  # the pool's path
+    assert all(len(c.e2) == (1 if v2 else len(c.e1)) for c in cts)  # v2: the carrier's pair only
+    challenge = f.chel_gen(cts)
+    aggregate = f.agg(cts, [f.res_gen(challenge, sk) for sk in sks])
+    sums = f.dec(alpha, aggregate, 3) if v2 else f.dec(alpha, aggregate)
+    weighted, weight_sum = fast.decode(sums, enc, 3, 1500, params.modulus_bits)
+    expected = [sum(w * round(max(-2.0, min(2.0, float(x[t]))) * 1024) for x, w in zip(updates, weights))
+                for t in range(1500)]
+    assert weighted.tolist() == expected and weight_sum == 13
+
+
+@pytest.fixture(scope="module")
+def valid_v2_requests() -> list[Json]:
+    r = Round("v2-test-512", 22, 3, 60, Encoding(frac_bits=12, clip=1.0, weight_max=20, max_clients=5))
+    r.run()
+    return r.requests
+
+
+def v2_mutations(requests: list[Json]) -> list[tuple[str, Json]]:
+    """Named bad v2 requests: what v2 adds to v1's checks (spec 10.5, 10.6, 10.8)."""
+    n = _n(requests)
+    n2 = n * n
+    p = parameter_set("v2-test-512").factors[0]
+    out: list[tuple[str, Json]] = []
+
+    def add(name: str, op: str, change) -> None:
+        request = first(requests, op)
+        change(request)
+        out.append((name, request))
+
+    one_mod_n, minus_one = _hex(1 + 5 * n, n2), _hex(n - 1, n2)
+    add("r missing", "Enc", lambda r: r["inputs"].pop("r"))
+    add("r zero", "Enc", lambda r: r["inputs"].update(r="00" * 24))
+    add("r of the exponent length", "Enc", lambda r: r["inputs"].update(r="01" * 16))
+    add("r uppercase", "Enc", lambda r: r["inputs"].update(r="AB" * 24))
+    add("second carrier pair", "Enc", lambda r: (r["inputs"]["r1"].append(r["inputs"]["r1"][0]),
+                                                  r["inputs"]["r2"].append(r["inputs"]["r2"][0])))
+    add("no carrier pair", "Enc", lambda r: r["inputs"].update(r1=[], r2=[]))
+    add("no segment", "Enc", lambda r: r["inputs"].update(segments=[]))
+    add("segment = n", "Enc", lambda r: r["inputs"]["segments"].__setitem__(1, _hex(n, 1 << (8 * nbytes(n)))))
+    add("beta 1 mod n", "Enc", lambda r: r["inputs"].update(betas=[one_mod_n]))
+    add("beta n - 1", "Enc", lambda r: r["inputs"].update(betas=[minus_one]))
+    add("pk_S 1 mod n in Enc", "Enc", lambda r: r["inputs"].update(pk_s=one_mod_n))
+    add("pk_S n - 1 in CheckPkS", "CheckPkS", lambda r: r["inputs"].update(pk_s=minus_one))
+    add("pk_i 1 mod n", "AggPKGen", lambda r: r["inputs"]["public_keys"][1].update(pk=one_mod_n))
+    add("pk_i n - 1 in SE", "SE", lambda r: r["inputs"].update(pk_i=minus_one))
+    add("beta 1 mod n in DSE", "DSE", lambda r: r["inputs"].update(beta=one_mod_n))
+    add("R_0 1 mod n", "ResGen", lambda r: r["inputs"]["challenge"].__setitem__(0, one_mod_n))
+    add("R_0 non-unit", "ResGen", lambda r: r["inputs"]["challenge"].__setitem__(0, _hex(p * 3, n2)))
+    add("second challenge", "ResGen", lambda r: r["inputs"]["challenge"].append(r["inputs"]["challenge"][0]))
+    add("no challenge", "ResGen", lambda r: r["inputs"].update(challenge=[]))
+    add("second challenge checked", "CheckChallenge", lambda r: (
+        r["inputs"]["challenge"].append(r["inputs"]["challenge"][0]), r["inputs"]["own"].append(r["inputs"]["own"][0]),
+        [row.append(row[0]) for row in r["inputs"]["announced"]]))
+    add("second e2 pair", "ChelGen", lambda r: r["inputs"]["ciphertexts"][0]["e2"].append(r["inputs"]["ciphertexts"][0]["e2"][0]))
+    add("second e2 pair later", "ChelGen", lambda r: r["inputs"]["ciphertexts"][2]["e2"].append(r["inputs"]["ciphertexts"][2]["e2"][0]))
+    add("no e2 pair", "Agg", lambda r: r["inputs"]["ciphertexts"][0].update(e2=[]))
+    add("second e2 pair in Agg", "Agg", lambda r: r["inputs"]["ciphertexts"][0]["e2"].append(r["inputs"]["ciphertexts"][0]["e2"][0]))
+    add("second response", "Agg", lambda r: r["inputs"]["responses"][1].append(r["inputs"]["responses"][1][0]))
+    add("carrier non-unit in Agg", "Agg", lambda r: r["inputs"]["ciphertexts"][1]["e1"].__setitem__(0, _hex(p * 5, n2)))
+    add("only the carrier", "Dec", lambda r: r["inputs"].update(e_agg=r["inputs"]["e_agg"][:1]))
+    add("clients missing", "Dec", lambda r: r["inputs"].pop("clients"))
+    add("clients one", "Dec", lambda r: r["inputs"].update(clients=1))
+    add("clients a bool", "Dec", lambda r: r["inputs"].update(clients=True))
+    add("wrong alpha: the carrier fails", "Dec", lambda r: r["inputs"]["alphas"].__setitem__(0, "00" * 15 + "05"))
+    add("a data segment swapped", "Dec", lambda r: r["inputs"]["e_agg"].__setitem__(2, r["inputs"]["e_agg"][1]))
+    add("two d", "Dec", lambda r: r["inputs"]["d"].append(r["inputs"]["d"][0]))
+    add("two T", "Dec", lambda r: r["inputs"]["t"].append(r["inputs"]["t"][0]))
+    add("e_agg non-unit", "Dec", lambda r: r["inputs"]["e_agg"].__setitem__(1, _hex(p * 7, n2)))
+    add("carrier replaced by a segment", "Dec", lambda r: r["inputs"]["e_agg"].__setitem__(0, r["inputs"]["e_agg"][1]))
+    return out
+
+
+@pytest.mark.parametrize("adapter", [ADAPTER, VARIABLE_TIME_ADAPTER], ids=["constant-time", "variable-time"])
+def test_v2_bad_inputs_get_the_reference_error_codes(valid_v2_requests: list[Json], adapter: Any) -> None:
+    codes = set()
+    for name, request in v2_mutations(valid_v2_requests):
+        got = assert_same(request, adapter)
+        assert "error" in got, name
+        codes.add(got["error"]["code"])
+    assert {"degenerate-element", "dimension-mismatch", "carrier-decryption-failed", "l-input-not-one-mod-n",
+            "too-few-clients", "malformed-input", "exponent-out-of-range", "non-unit"} <= codes
+
+
+def test_v2_random_mutations_get_the_same_answers(valid_v2_requests: list[Json]) -> None:
+    rnd = random.Random(4321)
+    for request in valid_v2_requests:
+        for _ in range(8):
+            mutated = copy.deepcopy(request)
+            path = rnd.choice([p for p in leaf_paths(mutated) if p and p[0] in ("inputs", "params", "encoding")])
+            set_path(mutated, path, copy.deepcopy(rnd.choice(JUNK)))
+            assert_same(mutated, rnd.choice([ADAPTER, VARIABLE_TIME_ADAPTER]))
+
+
+# --- the constant-time engine is the default -------------------------------------------------------
+
+def test_the_default_engine_is_constant_time() -> None:
+    assert not fast.FastV1(parameter_set("v1-test-512")).variable_time
+    assert not fast.FastV2(parameter_set("v2-test-512")).variable_time
+    assert not fast.for_parameter_set("v2-rsa2048").variable_time
+    assert not ADAPTER.variable_time and VARIABLE_TIME_ADAPTER.variable_time
+    with pytest.raises(ParameterError, match="profile 'v2'"):
+        fast.FastV1(parameter_set("v2-test-512"))
+
+
+class PowerSpy:
+    """Records the exponent of every gmpy2 power, by kind: constant time (powmod_sec) or not."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.secure: list[int] = []
+        self.variable: list[int] = []
+        plain, secure, base_list = gmpy2.powmod, gmpy2.powmod_sec, gmpy2.powmod_base_list
+
+        def spy_plain(b: Any, e: Any, m: Any) -> Any:
+            self.variable.append(int(e))
+            return plain(b, e, m)
+
+        def spy_secure(b: Any, e: Any, m: Any) -> Any:
+            self.secure.append(int(e))
+            return secure(b, e, m)
+
+        def spy_list(bs: Any, e: Any, m: Any) -> Any:
+            self.variable.append(int(e))
+            return base_list(bs, e, m)
+
+        monkeypatch.setattr(gmpy2, "powmod", spy_plain)
+        monkeypatch.setattr(gmpy2, "powmod_sec", spy_secure)
+        monkeypatch.setattr(gmpy2, "powmod_base_list", spy_list)
+
+
+def one_round(f: Any, rng: RecordingRandom, dim: int) -> tuple[set[int], list[int]]:
+    """A round of 3 clients in-process; returns every secret exponent drawn (and the mask sum R), and the sums."""
+    params, enc = f.params, Encoding(frac_bits=8, clip=1.0, weight_max=1, max_clients=3)
+    alpha = exponent(params.exponent_bound, rng)
+    beta = f.sys_gen(alpha)
+    sks = [exponent(params.exponent_bound, rng) for _ in range(3)]
+    pks = [f.key_gen(sk) for sk in sks]
+    pk_s = f.agg_pk_gen(list(enumerate(pks)))
+    sealed = f.seal(pks[0], alpha, b"model", 1, 0, rng)
+    f.unseal(beta, sks[0], sealed, 1, 0)
+    masks = []
+    cts = []
+    for i in range(3):
+        drawn_before = len(rng.drawn)
+        cts.append(f.enc(beta, pk_s, fast.encode(fast.quantize(np.linspace(-1, 1, dim), enc), 1, enc, params.modulus_bits), rng))
+        masks.append(rng.drawn[drawn_before])
+    challenge = f.chel_gen(cts)
+    aggregate = f.agg(cts, [f.res_gen(challenge, sk) for sk in sks])
+    sums = f.dec(alpha, aggregate, 3) if isinstance(f, fast.FastV2) else f.dec(alpha, aggregate)
+    secrets_drawn = {int(x) for x in rng.drawn if isinstance(x, int)}
+    if isinstance(f, fast.FastV2):
+        secrets_drawn.add(sum(masks))  # R, which the server decrypts and raises h_j^{-1} to
+    return secrets_drawn, sums
+
+
+@pytest.mark.parametrize("name", ["v1-test-512", "v2-test-512"])
+def test_no_secret_exponent_reaches_a_variable_time_power(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Default engine: every secret (alpha, sk_i, r1, r2, r_i, R) goes to powmod_sec, none to powmod or
+    powmod_base_list. The same round on the variable-time engine does hand secrets to them: the spy sees it."""
+    params = parameter_set(name)
+    results = {}
+    for variable_time in (False, True):
+        spy = PowerSpy(monkeypatch)
+        if params.profile == "v2":
+            f = fast.FastV2(params, workers=1, variable_time=variable_time, bases=fast.SegmentBases(params.n, tmp_path))
+        else:
+            f = fast.FastV1(params, workers=1, variable_time=variable_time)
+        secrets_drawn, sums = one_round(f, RecordingRandom(SYSTEM_RANDOM), 200)
+        results[variable_time] = sums
+        leaked = secrets_drawn & set(spy.variable)
+        if variable_time:
+            assert leaked, "the spy sees no secret in a variable-time power: it would miss a leak"
+        else:
+            assert not leaked, f"{len(leaked)} secret exponents went to a variable-time power"
+            assert secrets_drawn <= set(spy.secure)
+        monkeypatch.undo()
+    assert results[False] == results[True]  # the same weights and values: the same sums
+
+
+# --- v2's base cache ------------------------------------------------------------------------------
+
+def test_base_cache_cold_then_warm(tmp_path: Any) -> None:
+    from mpksa.segment_bases import segment_bases as reference_bases  # the oracle, written separately
+
+    params = parameter_set("v2-test-512")
+    cold = fast.SegmentBases(params.n, tmp_path)
+    assert [int(h) for h in cold.bases(6)] == list(reference_bases(params, 6))
+    assert (cold.derived, cold.loaded) == (6, 0) and len(list(tmp_path.iterdir())) == 1
+    warm = fast.SegmentBases(params.n, tmp_path)
+    assert [int(h) for h in warm.bases(6)] == list(reference_bases(params, 6))
+    assert (warm.derived, warm.loaded) == (0, 6)
+    assert [int(h) for h in warm.bases(9)] == list(reference_bases(params, 9)) and warm.derived == 3
+    n2 = params.n2
+    stored = warm.stored_powers(9, 48, 5)
+    assert all(int(row[k]) == pow(int(row[0]), 2 ** (48 * k), n2) for row in stored for k in range(5))
+    again = fast.SegmentBases(params.n, tmp_path)
+    assert again.stored_powers(9, 48, 5) == stored and (again.derived, again.loaded) == (0, 9)
+
+
+def write_cache_file(path: Any, header: dict[str, Any], rows: list[list[int]], element_bytes: int) -> None:
+    """A cache file as fast/bases.py documents it: magic, a JSON header line, the elements, SHA-256."""
+    import hashlib
+
+    data = (b"MPKSA fast segment bases\n" + json.dumps(header, sort_keys=True).encode() + b"\n"
+            + b"".join(x.to_bytes(element_bytes, "big") for row in rows for x in row))
+    path.write_bytes(data + hashlib.sha256(data).digest())
+
+
+@pytest.mark.parametrize("damage", ["a flipped byte", "truncated", "another modulus's file", "structured bases",
+                                    "a wrong stored power"])
+def test_a_damaged_or_forged_cache_file_is_detected(damage: str, tmp_path: Any) -> None:
+    params = parameter_set("v2-test-512")
+    n, n2 = params.n, params.n2
+    fast.SegmentBases(n, tmp_path).stored_powers(8, 48, 5)
+    (bases_file,) = tmp_path.glob("v2-bases-*.bin")
+    (powers_file,) = tmp_path.glob("v2-powers-*.bin")
+    size = nbytes(n2)
+    header = json.loads(bases_file.read_bytes().split(b"\n")[1])
+    if damage == "a flipped byte":
+        data = bytearray(bases_file.read_bytes())
+        data[-200] ^= 1
+        bases_file.write_bytes(bytes(data))
+    elif damage == "truncated":
+        bases_file.write_bytes(bases_file.read_bytes()[:-100])
+    elif damage == "another modulus's file":
+        other = tmp_path / "other"
+        fast.SegmentBases(2**127 - 1, other).bases(8)
+        bases_file.write_bytes(next(other.glob("v2-bases-*.bin")).read_bytes())
+    elif damage == "structured bases":  # x_j = x * j: h_1 h_4 = h_2^2, the relation of spec 10.3
+        write_cache_file(bases_file, header, [[pow(7 * j % n, 2 * n, n2)] for j in range(1, 9)], size)
+    else:
+        powers_header = json.loads(powers_file.read_bytes().split(b"\n")[1])
+        rows = [[pow(h, 2 ** (48 * k), n2) for k in range(1, 5)] for h in fast.SegmentBases(n, None).bases(8)]
+        rows[0][2] = rows[0][2] * rows[0][0] % n2  # h_1^(2^96 + 2^48) where h_1^(2^96) belongs
+        write_cache_file(powers_file, powers_header, rows, size)
+    with pytest.raises(fast.BaseCacheError, match="corrupted|header|not the one|not h_1's") as raised:
+        fast.SegmentBases(n, tmp_path).stored_powers(8, 48, 5)
+    assert raised.value.code == "base-cache-invalid"
+
+
+def test_verify_all_finds_one_forged_base_the_spot_check_missed(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = parameter_set("v2-test-512")
+    bases = [int(h) for h in fast.SegmentBases(params.n, None).bases(12)]
+    bases[6] = bases[6] * bases[6] % params.n2  # h_7^2: still a 2n-th power, not the hashed h_7
+    fast.SegmentBases(params.n, tmp_path).bases(1)
+    (path,) = tmp_path.glob("v2-bases-*.bin")
+    header = {**json.loads(path.read_bytes().split(b"\n")[1]), "count": 12}
+    write_cache_file(path, header, [[h] for h in bases], nbytes(params.n2))
+    monkeypatch.setattr(fast.bases, "VERIFY_SAMPLES", 0)  # the spot check derives h_1 and h_12 only
+    loaded = fast.SegmentBases(params.n, tmp_path)
+    assert [int(h) for h in loaded.bases(12)] == bases and loaded.loaded == 12
+    with pytest.raises(fast.BaseCacheError, match="h_7"):
+        loaded.verify_all()
+
+
+def test_an_unwritable_cache_directory_keeps_the_bases_in_memory(tmp_path: Any) -> None:
+    params = parameter_set("v2-test-512")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    cache = fast.SegmentBases(params.n, blocker / "mpksa")
+    with pytest.warns(UserWarning, match="not saved"):
+        bases = cache.bases(3)
+    assert len(bases) == 3 and cache.derived == 3

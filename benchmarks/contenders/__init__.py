@@ -190,14 +190,17 @@ CONTENDERS: dict[str, str] = {
     "tenseal-ckks": "contenders.ckks:TensealCkks",
     "mpksa-v1": "contenders.mpksa_round:MpksaV1",
     "mpksa-v2": "contenders.mpksa_round:MpksaV2",
+    "mpksa-v1-ct": "contenders.mpksa_round:MpksaV1ConstantTime",
+    "mpksa-v2-ct": "contenders.mpksa_round:MpksaV2ConstantTime",
     "mpksa-paper": "contenders.mpksa_round:MpksaPaper",
 }
 
 
-def load(name: str) -> Contender:
-    """The contender called `name`; raises ImportError when it (or its library) does not import."""
+def load(name: str, **options: object) -> Contender:
+    """The contender called `name`, built with `options` (MPKSA's: variable_time); raises ImportError
+    when it (or its library) does not import."""
     module, _, cls = CONTENDERS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    return getattr(importlib.import_module(module), cls)(**options)
 
 
 def serialize_elements(values: Sequence[int], nbytes: int) -> bytes:

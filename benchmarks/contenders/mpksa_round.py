@@ -1,4 +1,4 @@
-"""MPKSA itself: `v1` through the fast implementation, `paper` through the reference, a slot for `v2`.
+"""MPKSA itself: `v1` and `v2` through the fast implementation, `paper` through the reference.
 
 One round of Algorithm 1, read top to bottom, with each step charged to the party that does it:
 the server seals the model (SE) and fixes pk_S; each client checks pk_S, unseals the model (DSE),
@@ -7,9 +7,13 @@ quantizes, packs and encrypts (Enc); the server challenges (ChelGen); each clien
 fixed-length big-endian integers (the wire contract's integers, as bytes rather than hex).
 
 Every client has its own key and only the server's alpha removes the masks, and only from the sum
-(`v1`, review part C); `paper` is the printed scheme, broken (E1: a wrong sum; E2 to E7).
+(`v1`, review part C; `v2`, spec chapter 10, with one mask exponent per client and round and the
+carrier segment); `paper` is the printed scheme, broken (E1: a wrong sum; E2 to E7).
 
-To add `v2`: give `MpksaV2` a `round` (the fast implementation's v2 API), drop its `unavailable`.
+The fast implementation has two engines (`mpksa.fast.FastV1`): constant time, its default, and
+variable time (fixed-base tables, combs over stored powers), opt-in. `MpksaV1(variable_time=...)`
+and `MpksaV2(...)` take either; `peers.py` measures the variable-time one, like the peers'
+fixed-base tables, and `bench_v2.py` measures both.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from mpksa.randomness import SYSTEM_RANDOM, exponent
 from . import Exponentiations, Meter, Outcome, Workload, parse_elements, serialize_elements
 
 V1_PARAMETER_SET = "v1-rsa2048-short"
+V2_PARAMETER_SET = "v2-rsa2048"
 PAPER_PARAMETER_SET = "paper-512"
 MPKSA_TRUST = ("a key per client, no shared secret: an honest-but-curious server, even with up to |S| - 2 colluding "
                "clients, learns only the sum")
@@ -38,22 +43,33 @@ def element_bytes(modulus: int) -> int:
     return ((modulus - 1).bit_length() + 7) // 8
 
 
+def engine_note(variable_time: bool) -> str:
+    return ("the variable-time engine (opt-in: fixed-base tables and combs indexed by secret digits)" if variable_time
+            else "the constant-time engine (the default: gmpy2.powmod_sec for every secret exponent)")
+
+
 class MpksaV1:
     name = "mpksa-v1"
     trust = MPKSA_TRUST
-    notes = (f"{V1_PARAMETER_SET} (Z*_(n^2), n = RSA-2048, 256-bit exponents), the fast implementation with its "
-             "process pool over all cores (CPU of the workers included); fixed-base tables for g, beta and pk_S "
-             "built at setup (steady state: same S every round); the sealed model (float32) counts as download")
+    parameter_set = V1_PARAMETER_SET
     slice_full = None
     slice_quick = None
     extra_cpu: Callable[[], float] = staticmethod(worker_cpu_seconds)
+
+    def __init__(self, variable_time: bool = True) -> None:
+        self.variable_time = variable_time
+        self.notes = (f"{V1_PARAMETER_SET} (Z*_(n^2), n = RSA-2048, 256-bit exponents), the fast implementation with "
+                      f"its process pool over all cores (CPU of the workers included), {engine_note(variable_time)}; "
+                      "fixed-base tables for g, beta and pk_S (variable time) built at setup (steady state: same S "
+                      "every round); the sealed model (float32) counts as download")
 
     def unavailable(self) -> str | None:
         return None
 
     def setup(self, workload: Workload) -> None:
-        params = parameter_set(V1_PARAMETER_SET)
-        self.engine = fast.FastV1(params, clients_hint=workload.clients)
+        params = parameter_set(self.parameter_set)
+        self.engine = fast.for_parameter_set(self.parameter_set, clients_hint=workload.clients,
+                                             variable_time=self.variable_time)
         self.enc = Encoding(workload.frac_bits, workload.clip, 1, workload.clients)
         self.bits = params.modulus_bits
         self.nbytes = element_bytes(params.n2)
@@ -61,13 +77,27 @@ class MpksaV1:
         self.beta = self.engine.sys_gen(self.alpha)
         self.sks = [exponent(params.exponent_bound, SYSTEM_RANDOM) for _ in range(workload.clients)]
         self.pks = [self.engine.key_gen(sk) for sk in self.sks]
-        # Warm-up: one client's Enc builds the g, beta and pk_S tables here and in every worker.
+        self.prepare(workload)
+        # Warm-up: one client's Enc starts the pool and builds the g, beta and pk_S tables in every worker.
         pk_s = self.engine.agg_pk_gen(list(enumerate(self.pks)))
         x = workload.updates()[0]
         self.engine.enc(self.beta, pk_s, fast.encode(fast.quantize(x, self.enc), 1, self.enc, self.bits))
 
+    def prepare(self, workload: Workload) -> None:
+        """One-time work that a deployment does once, not every round: none for v1."""
+
     def units(self, parameters: int) -> int:
         return self.enc.segment_count(parameters, self.bits)
+
+    def flatten(self, c: Ciphertext) -> list[int]:
+        """The upload's elements: E_ij1, g^r2, g^r1 pk_S^r2 segment after segment."""
+        return [v for e1, (a, b) in zip(c.e1, c.e2) for v in (e1, a, b)]
+
+    def unflatten(self, flat: list[int]) -> Ciphertext:
+        return Ciphertext(tuple(flat[0::3]), tuple(zip(flat[1::3], flat[2::3])))
+
+    def dec(self, aggregate: object, clients: int) -> list[int]:
+        return self.engine.dec(self.alpha, aggregate)
 
     def round(self, updates: list[np.ndarray], meter: Meter) -> Outcome:
         engine, nbytes, clients = self.engine, self.nbytes, len(updates)
@@ -88,13 +118,9 @@ class MpksaV1:
             with meter.client(i, "encrypt"):
                 c = engine.enc(self.beta, pk_s, segments)
             with meter.client(i, "serialize"):
-                flat = [v for e1, (a, b) in zip(c.e1, c.e2) for v in (e1, a, b)]
-                ciphertexts.append(meter.upload(i, serialize_elements(flat, nbytes)))
+                ciphertexts.append(meter.upload(i, serialize_elements(self.flatten(c), nbytes)))
         with meter.server("ChelGen"):
-            received = []
-            for blob in ciphertexts:
-                flat = parse_elements(blob, nbytes)
-                received.append(Ciphertext(tuple(flat[0::3]), tuple(zip(flat[1::3], flat[2::3]))))
+            received = [self.unflatten(parse_elements(blob, nbytes)) for blob in ciphertexts]
             challenge = serialize_elements(engine.chel_gen(received), nbytes)
         responses = []
         for i in range(clients):
@@ -105,7 +131,7 @@ class MpksaV1:
         with meter.server("Agg"):
             aggregate = engine.agg(received, [parse_elements(blob, nbytes) for blob in responses])
         with meter.server("Dec"):
-            sums = engine.dec(self.alpha, aggregate)
+            sums = self.dec(aggregate, clients)
         with meter.server("decode"):
             weighted, weight_sum = fast.decode(sums, self.enc, clients, len(updates[0]), self.bits)
             decoded = np.ldexp(weighted.astype(np.float64), -self.enc.frac_bits)
@@ -119,17 +145,57 @@ class MpksaV1:
                 Exponentiations("server", "Dec: (T_j d_j^-1)^alpha", 1, bits, modulus_bits)]
 
 
-class MpksaV2:
-    """The slot for profile v2 (compact, `shared/design/compact-profile.md`)."""
+class MpksaV2(MpksaV1):
+    """Profile v2 (spec chapter 10): one element per segment under hashed bases h_j, plus the carrier."""
 
     name = "mpksa-v2"
-    trust = MPKSA_TRUST
-    notes = "profile v2 through the fast implementation"
-    slice_full = None
-    slice_quick = None
+    parameter_set = V2_PARAMETER_SET
 
-    def unavailable(self) -> str | None:
-        return "profile v2 is not implemented yet (no fast v2 to measure)"
+    def __init__(self, variable_time: bool = True) -> None:
+        super().__init__(variable_time)
+        self.notes = (f"{V2_PARAMETER_SET} (n = RSA-2048, 256-bit alpha, sk and carrier exponents, 288-bit mask "
+                      f"exponents), the fast implementation with its process pool, {engine_note(variable_time)}; "
+                      "segment bases h_j (and, variable time, their four stored powers) derived or loaded at setup "
+                      "(the one-time cost, in setup_cpu_s; bench_v2.py reports it)")
+
+    def prepare(self, workload: Workload) -> None:
+        """The segment bases for this size: derived once (or loaded from the cache), not every round."""
+        self.engine.prepare(self.units(workload.parameters))
+
+    def flatten(self, c: Ciphertext) -> list[int]:
+        """The upload's elements: E_i01 (the carrier), C_i1..C_iu, then the carrier's pair."""
+        return [*c.e1, *c.e2[0]]
+
+    def unflatten(self, flat: list[int]) -> Ciphertext:
+        return Ciphertext(tuple(flat[:-2]), ((flat[-2], flat[-1]),))
+
+    def dec(self, aggregate: object, clients: int) -> list[int]:
+        return self.engine.dec(self.alpha, aggregate, clients)
+
+    def exponentiations(self) -> list[Exponentiations]:
+        params, modulus_bits = self.engine.params, 2 * self.bits
+        return [Exponentiations("client", "Enc: h_j^r_i", 1, params.mask_bits, modulus_bits),
+                Exponentiations("server", "Dec: h_j^-R", 1, params.mask_bits + 4, modulus_bits)]
+
+
+class MpksaV1ConstantTime(MpksaV1):
+    """v1 on the fast implementation's default engine (constant time); sliced at 100k above that size."""
+
+    name = "mpksa-v1-ct"
+    slice_full = 100_000
+
+    def __init__(self) -> None:
+        super().__init__(variable_time=False)
+
+
+class MpksaV2ConstantTime(MpksaV2):
+    """v2 on the fast implementation's default engine (constant time); sliced at 100k above that size."""
+
+    name = "mpksa-v2-ct"
+    slice_full = 100_000
+
+    def __init__(self) -> None:
+        super().__init__(variable_time=False)
 
 
 class MpksaPaper:
