@@ -42,15 +42,13 @@ for key, value in {"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "
 
 import numpy as np  # noqa: E402
 
-from mpksa import fast  # noqa: E402
 from mpksa.flower import synthetic  # noqa: E402
 from mpksa.flower.compare import compare, synthetic_strategy  # noqa: E402
 from mpksa.flower.profiles import stage_profile  # noqa: E402
 from mpksa.flower.workflow import DEFAULT_ENCODING  # noqa: E402
 from mpksa.params import parameter_set  # noqa: E402
 
-MPKSA = "v2" if hasattr(fast, "FastV2") else "v1"  # v1 until the fast implementation's v2 is merged
-SETS = {"v1": "v1-rsa2048-short", "v2": "v2-rsa2048"}
+MPKSA, PARAMS = "v2", "v2-rsa2048"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -123,13 +121,12 @@ def _pss(pid: int) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    params = {MPKSA: args.params or SETS[MPKSA]}
+    params = {MPKSA: args.params or PARAMS}
     methods = ["plaintext", MPKSA, "secagg+"]
     profile = stage_profile(MPKSA, params[MPKSA], None)
     segments = profile.segment_count(DEFAULT_ENCODING, args.dim)
     start = time.perf_counter()
-    if hasattr(profile.engine, "prepare"):
-        profile.engine.prepare(segments)  # v2: the bases h_1..h_u, derived or loaded from disk
+    profile.engine.prepare(segments)  # the bases h_1..h_u, derived or loaded from disk
     bases_seconds = time.perf_counter() - start
 
     ends: dict[str, float] = {}
@@ -205,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=None, help="simulated clients (default: 100)")
     parser.add_argument("--dim", type=int, default=None, help="model parameters (default: 100,000)")
     parser.add_argument("--rounds", type=int, default=1, help="fit rounds per method (default: %(default)s)")
-    parser.add_argument("--params", default=None, help=f"MPKSA parameter set (default: {SETS[MPKSA]}; quick: the test set)")
+    parser.add_argument("--params", default=None, help=f"the v2 parameter set (default: {PARAMS}; quick: v2-test-512)")
     parser.add_argument("--hardened", action="store_true", help="MPKSA runs the hardening (spec 5.13, 5.14)")
     parser.add_argument("--engine", default="simulation", choices=("simulation", "local"),
                         help="Flower's simulation engine (Ray), or the nodes in this process (default: %(default)s)")
@@ -216,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args.clients = args.clients or (4 if args.quick else 100)
     args.dim = args.dim or (2000 if args.quick else 100_000)
     if args.quick and args.params is None:
-        args.params = f"{MPKSA}-test-512"
+        args.params = "v2-test-512"
     result = run(args)
     out = Path(args.out)
     out.mkdir(exist_ok=True)

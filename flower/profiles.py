@@ -26,7 +26,7 @@ import numpy as np
 
 from mpksa.encoding import Encoding
 from mpksa.errors import DimensionMismatchError, ParameterError, ProofError
-from mpksa.fast import FastV1, average, decode, encode, quantize
+from mpksa.fast import FastV1, FastV2, average, decode, encode, quantize
 from mpksa.messages import Aggregate, Ciphertext, Proof, Statement
 from mpksa.params import PROOF_CHALLENGE_BITS, V1Params, V2Params, parameter_set, proof_nonce_bits, proof_response_bound
 from mpksa.randomness import SYSTEM_RANDOM, RecordingRandom, exponent
@@ -60,7 +60,7 @@ class StageProfile:
 
     name = ""
 
-    def __init__(self, params: V1Params, engine: FastV1) -> None:
+    def __init__(self, params: V1Params, engine: FastV1 | FastV2) -> None:
         self.params = params
         self.params_name = params.name
         self.insecure = params.insecure
@@ -255,7 +255,7 @@ class V2StageProfile(StageProfile):
         return [drawn[2]], drawn[0]  # FastV2.enc draws r_i, then the carrier's r_01 and r_02
 
     def decrypt(self, alpha: int, uploads: Sequence[Sequence[int]], responses: Sequence[Sequence[int]]) -> list[int]:
-        return self.engine.dec(alpha, self.aggregate(uploads, responses), len(uploads))  # type: ignore[call-arg]
+        return self.engine.dec(alpha, self.aggregate(uploads, responses), len(uploads))
 
 
 @cache
@@ -269,16 +269,6 @@ def stage_profile(profile: str, params_name: str, workers: int | None = 1) -> St
     if params.profile != profile:
         raise ParameterError(f"parameter set {params_name!r} is of profile {params.profile!r}, not {profile!r}")
     if isinstance(params, V2Params):
-        return V2StageProfile(params, _fast_v2()(params, workers=workers))
+        return V2StageProfile(params, FastV2(params, workers=workers))
     assert isinstance(params, V1Params)
     return V1StageProfile(params, FastV1(params, workers=workers))
-
-
-def _fast_v2() -> type[FastV1]:
-    """The fast implementation's v2 (mpksa.fast.FastV2)."""
-    from mpksa import fast
-
-    engine = getattr(fast, "FastV2", None)
-    if engine is None:
-        raise ParameterError("profile v2 needs the fast implementation's FastV2, which this installation lacks")
-    return engine

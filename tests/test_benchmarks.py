@@ -217,7 +217,7 @@ def test_flower_benchmark_runs_three_methods_in_one_simulation(quick: dict[str, 
     result = json.loads(quick["flower"].read_text())
     assert result["mode"] == "quick" and result["job"]["engine"] == "simulation"
     mpksa = result["job"]["mpksa_profile"]
-    assert list(result["methods"]) == ["plaintext", mpksa, "secagg+"]
+    assert mpksa == "v2" and list(result["methods"]) == ["plaintext", "v2", "secagg+"]
     for row in result["methods"].values():
         assert len(row["seconds_per_round"]) == 1 and row["model_moved"] == [True]
         assert row["peak_pss_tree_bytes"] > 0 and row["peak_rss_tree_bytes"] >= row["peak_pss_tree_bytes"]

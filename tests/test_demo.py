@@ -18,8 +18,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from fixtures import fast_v2_standin
-from fixtures.flower_harness import PARAMS, PARAMS_V2  # the Flower environment, and v2 until FastV2 is merged
+from fixtures.flower_harness import PARAMS, PARAMS_V2  # sets the Flower environment first
 from fixtures.flower_processes import readme_blocks
 
 from mpksa.cli import main as mpksa_main
@@ -92,15 +91,16 @@ def test_demo_on_the_simulation_engine_writes_everything(tmp_path: Path) -> None
     argv = shlex.split(line)
     assert argv[:2] == ["mpksa", "demo"] and argv[-2] == "--out"
     out = tmp_path / "demo"
-    code = mpksa_main(argv[1:-1] + [str(out), "--quiet", "--workers", "1", "--modes", DEMO_MODES])
+    code = mpksa_main(argv[1:-1] + [str(out), "--quiet", "--workers", "1"])
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     for name in ("accuracy.png", "time.png", "bytes.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert results["config"]["modes"] == DEMO_MODES.split(",") and set(results["modes"]) == set(DEMO_MODES.split(","))
+    modes = ["plaintext", "v1", "v2", "paper", "secagg+"]
+    assert results["config"]["modes"] == modes and set(results["modes"]) == set(modes)
     onlines = [r["online"] for r in results["modes"]["v1"]["rounds"]]
     assert onlines == [list(range(10)), [i for i in range(10) if i != 4]]  # seed 3 drops client 4 in round 2
-    for mode in set(DEMO_MODES.split(",")) & {"v1", "v2"}:
+    for mode in ("v1", "v2"):
         rounds = results["modes"][mode]["rounds"]
         assert [r["notes"]["exact"] for r in rounds] == [True, True]
         assert [r["notes"]["clients"] for r in rounds] == [10, 9]
@@ -109,10 +109,6 @@ def test_demo_on_the_simulation_engine_writes_everything(tmp_path: Path) -> None
     assert all(results["summary"][m]["skipped_rounds"] == 0 for m in ("plaintext", "secagg+"))
     assert sum(results["dataset"]["client_sizes"]) == results["dataset"]["train"]
     assert results["seconds"]["total"] > 0
-
-
-# Profile v2 runs on Ray once the fast implementation's FastV2 is merged (the stand-in is in-process only).
-DEMO_MODES = "plaintext,v1,v2,paper,secagg+" if fast_v2_standin.merged() else "plaintext,v1,paper,secagg+"
 
 
 def test_out_creates_only_its_last_folder_and_refuses_a_missing_parent(tmp_path: Path, capsys) -> None:
