@@ -29,6 +29,7 @@ from mpksa.errors import MalformedInputError, ParameterError
 from mpksa.params import parameter_set
 
 ROOT = Path(__file__).resolve().parents[1]
+README_COMMANDS = tuple(readme_blocks(ROOT / "flower" / "README.md")["demo"])  # README.md shows the same; run below
 CI = dict(dataset="digits", epochs=2, width=6, batch_size=16, workers=1, threads=1, seed=3,
           params=PARAMS, v2_params=PARAMS_V2)
 
@@ -87,7 +88,8 @@ def test_demo_on_the_simulation_engine_writes_everything(tmp_path: Path) -> None
     dropping out of round 2; the MPKSA modes decrypt exactly the sums of the updates the clients
     trained (the issue's simulation test: the nodes run in Ray's worker processes, each keeping its
     key pair in its context)."""
-    (line,) = readme_blocks(ROOT / "flower" / "README.md")["demo"]
+    (line,) = README_COMMANDS
+    assert f"\n{line}\n" in (ROOT / "README.md").read_text()  # the main README shows the same run
     argv = shlex.split(line)
     assert argv[:2] == ["mpksa", "demo"] and argv[-2] == "--out"
     out = tmp_path / "demo"

@@ -261,13 +261,18 @@ def test_a_reused_mask_exponent_reveals_the_difference_and_the_guard_refuses_it(
     assert [l_function(a * pow(b, -1, N2) % N2, N) for a, b in zip(first.e1[1:], second.e1[1:])] == [
         (a - b) % N for a, b in zip(m1, m2)]
     guard = MaskGuard(V2)
-    guard.admit(r)
+    digest = guard.admit(r)
     guard.admit(r + 1)
     with pytest.raises(ExponentReusedError) as info:
         guard.admit(r)
     assert str(r) not in str(info.value) and format(r, "x") not in str(info.value)
     with pytest.raises(ExponentRangeError):
         guard.admit(0)
+    # A client that keeps its state elsewhere (the Flower mod) goes on from the digests admit returned.
+    resumed = MaskGuard(V2, [digest])
+    with pytest.raises(ExponentReusedError):
+        resumed.admit(r)
+    resumed.admit(r + 1)
 
 
 # ---- whole rounds ----------------------------------------------------------------------------
