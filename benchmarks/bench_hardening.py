@@ -52,7 +52,7 @@ from mpksa.resgen import res_gen
 from mpksa.round import RoundResult
 from mpksa.wire.codec import nbytes
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bench_hardening.json"
+RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_PARAMS = ("v1-rsa2048-short", "v2-rsa2048")
 
 
@@ -178,16 +178,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="the insecure test sets, 3 clients, d = 200, 2 repeats (seconds; writes bench_hardening-quick.json)")
     parser.add_argument("--params", nargs="+", default=list(DEFAULT_PARAMS))
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--dim", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--json", default=str(DEFAULT_OUT), help="where to write the result (default: %(default)s)")
+    parser.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.params, args.clients, args.dim, args.repeats = ["v1-test-512", "v2-test-512"], 3, 200, 2
+    custom = not args.quick and (args.params, args.clients, args.dim, args.repeats) != (list(DEFAULT_PARAMS), 10, 1000, 20)
+    name = "bench_hardening-quick.json" if args.quick else "bench_hardening-custom.json" if custom else "bench_hardening.json"
+    if not Path(args.out).is_dir():
+        parser.error(f"--out {args.out!r} is not an existing folder")
     result = run(args)
     text = json.dumps(result, indent=1, sort_keys=True)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(text + "\n", encoding="ascii")
+    (Path(args.out) / name).write_text(text + "\n", encoding="ascii")
     print(f"|S| = {args.clients}, d = {args.dim}")
     for name, res in result["results"].items():
         c, mi, ro = res["per_client_round"], res["micro"], res["round"]
@@ -202,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{ro['hardened_s']:.2f} s / {ro['plain_s']:.2f} s = {ro['ratio']:.1f}x")
     for pair, ratios in result["comparison"].items():
         print(f"{pair}: " + ", ".join(f"{k} {v:.3g}x" for k, v in ratios.items()))
-    print(f"wrote {args.json}")
+    print(f"wrote {str(Path(args.out) / name)}")
     return 0
 
 

@@ -24,7 +24,7 @@ BENCH = ROOT / "benchmarks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QUICK_COMMANDS = ("python benchmarks/peers.py --quick", "python benchmarks/scaling.py --quick",
                   "python benchmarks/bench_aggregation.py --quick", "python benchmarks/bench_v2.py --quick",
-                  "python benchmarks/bench_flower.py --quick")
+                  "python benchmarks/bench_flower.py --quick", "python benchmarks/bench_hardening.py --quick")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLIENTS, FRAC_BITS, QUICK_D = 10, 16, 300
 # Peers whose library may be absent (the `bench` extra): then they must be reported skipped.

@@ -331,9 +331,9 @@ def test_the_hardening_benchmark_counts_proofs_and_bytes(tmp_path) -> None:
     spec = importlib.util.spec_from_file_location("bench_hardening", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = tmp_path / "bench.json"
+    out = tmp_path / "bench_hardening-custom.json"
     assert module.main(["--params", "v1-test-512", "v2-test-512", "--clients", "3", "--dim", str(DIM),
-                        "--repeats", "2", "--json", str(out)]) == 0
+                        "--repeats", "2", "--out", str(tmp_path)]) == 0
     result = json.loads(out.read_text())
     v1, v2 = (result["results"][name] for name in ("v1-test-512", "v2-test-512"))
     assert v1["segments"] == v2["segments"] == 2
