@@ -28,7 +28,6 @@ import numpy as np
 import torch
 
 from mpksa.encoding import Encoding, quantize
-from mpksa.errors import ParameterError
 from mpksa.params import parameter_set
 
 from .aggregators import PaperAggregator, RoundLog

@@ -26,7 +26,6 @@ from mpksa.aggpkgen import check_pk_s
 from mpksa.chelgen import check_challenge
 from mpksa.errors import (
     AeadError,
-    DegenerateElementError,
     DimensionMismatchError,
     DuplicateClientError,
     ExponentRangeError,
@@ -41,7 +40,14 @@ from mpksa.errors import (
 from mpksa.messages import Aggregate, Ciphertext, Proof, Statement
 from mpksa.params import PROOF_CHALLENGE_BITS, V1Params, proof_nonce_bits, proof_response_bound
 from mpksa.randomness import SYSTEM_RANDOM, RandomSource, exponent
-from mpksa.validate import check_carrier_only, check_exponent, check_group_element, check_power_base
+from mpksa.validate import (
+    check_carrier_only,
+    check_exponent,
+    check_group_element,
+    check_integer,
+    check_nondegenerate,
+    check_power_base,
+)
 
 from . import group as engine
 from .group import choose_window, has_table, run_chunked
@@ -136,7 +142,7 @@ class FastV1:
 
     def _aead_data(self, round_id: int, client_id: int) -> bytes:
         """"MPKSA-SE" || profile || round (8 bytes) || client id (4 bytes): key_i is static (E7)."""
-        return b"MPKSA-SE" + self.profile.encode() + round_id.to_bytes(8, "big") + client_id.to_bytes(4, "big")
+        return b"MPKSA-SE" + self.profile.encode() + _fixed(round_id, 8, "round") + _fixed(client_id, 4, "client id")
 
     def seal(self, pk_i: int, alpha: int, model: bytes, round_id: int, client_id: int,
              rng: RandomSource = SYSTEM_RANDOM) -> bytes:
@@ -151,7 +157,7 @@ class FastV1:
 
     def unseal(self, beta: int, sk: int, sealed: bytes, round_id: int, client_id: int) -> bytes:
         """DSE: key_i = H(beta^{sk_i}); any change to nonce, body, tag, round or client is refused."""
-        if len(sealed) < NONCE_BYTES + TAG_BYTES:
+        if not isinstance(sealed, bytes) or len(sealed) < NONCE_BYTES + TAG_BYTES:
             raise MalformedInputError(f"W_i* must be at least {NONCE_BYTES + TAG_BYTES} bytes")
         check_power_base(self.params, beta, "beta")
         check_exponent(self.params, sk, "sk_i")
@@ -175,8 +181,8 @@ class FastV1:
         params, u = self.params, len(segments)
         items = []
         for j, m in enumerate(segments):
-            if not 0 <= m < params.n:
-                raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
+            if not 0 <= check_integer(m, f"segment m_{j}") < params.n:
+                raise QuantizationRangeError(f"segment m_{j} must lie in [0, n)")
             r1 = exponent(params.exponent_bound, rng)
             items.append((m, r1, exponent(params.exponent_bound, rng)))
         windows = (0, 0, 0)
@@ -317,12 +323,8 @@ class FastV1:
     # --- the hardening (spec 5.13, 5.14) ----------------------------------------------------------
 
     def check_element(self, x: int, name: str) -> int:
-        """A received beta, pk_S or R_j: a unit whose residue mod n is not 0, 1 or n - 1 (E8)."""
-        self.check_unit(x, name)
-        residue = x % self.n
-        if residue <= 1 or residue == self.n - 1:
-            raise DegenerateElementError(f"{name} = {show(x)} is {show(int(residue))} mod n, an element of +-<1 + n>")
-        return x
+        """A received beta, pk_S or R_j: a unit whose residue mod n is not 0, 1 or n - 1 (E8): the shared rule."""
+        return check_nondegenerate(self.params, x, name)
 
     def _context(self, statement: Statement) -> bytes:
         """Spec 5.14: kind and parameter-set name (2-byte length, ASCII), round (8 bytes), client id,
@@ -336,9 +338,10 @@ class FastV1:
         out = bytearray()
         for text in (statement.kind.encode("ascii"), self.params.name.encode("ascii")):
             out += len(text).to_bytes(2, "big") + text
-        out += statement.round_id.to_bytes(8, "big")
-        for field in (statement.client_id, statement.index, len(ids), *ids):
-            out += field.to_bytes(4, "big")
+        out += _fixed(statement.round_id, 8, "statement round")
+        for field, what in ((statement.client_id, "client id"), (statement.index, "index"), (len(ids), "|S|"),
+                            *((i, "S member") for i in ids)):
+            out += _fixed(field, 4, f"statement {what}")
         return bytes(out)
 
     def _challenge(self, context: bytes, y: int, t: int) -> int:
@@ -360,12 +363,21 @@ class FastV1:
         c = self._challenge(context, y, int(gmpy2.powmod_sec(self.params.g, k, self.n2)))
         return y, Proof(c, k + c * x)
 
-    def check_proof(self, statement: Statement, y: int, proof: Proof) -> None:
+    def check_proof(self, statement: Statement, y: int, proof: Proof | None) -> None:
         """Accept (c, z) for y: 0 <= z < 2^{|x| + 257}, and hashing t = g^z * y^{-c} gives c back."""
         self.check_unit(y, "element")
         context = self._context(statement)
+        if proof is None:
+            raise ProofError(f"the element comes without a proof of knowledge ({statement.kind})")
         if not 0 <= proof.c < 1 << PROOF_CHALLENGE_BITS or not 0 <= proof.z < proof_response_bound(self.params):
             raise ProofError("the proof's c or z is out of range")
         t = gmpy2.powmod(self.params.g, proof.z, self.n2) * gmpy2.powmod(y, -proof.c, self.n2) % self.n2
         if self._challenge(context, y, int(t)) != proof.c:
             raise ProofError(f"the proof of knowledge for {show(y)} does not verify ({statement.kind})")
+
+
+def _fixed(value: object, size: int, what: str) -> bytes:
+    """A non-negative integer as `size` big-endian bytes, or a typed error naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << (8 * size):
+        raise MalformedInputError(f"{what} = {show(value)} must be an integer in [0, 2^{8 * size})")
+    return value.to_bytes(size, "big")

@@ -29,7 +29,6 @@ from mpksa.errors import (
     ParameterError,
     QuantizationRangeError,
     TooFewClientsError,
-    show,
 )
 from mpksa.messages import Aggregate, Ciphertext
 from mpksa.params import MAX_CLIENT_BITS, V2Params
@@ -100,7 +99,7 @@ class FastV2(FastV1):
         messages = [check_integer(m, f"segment m_{j}") for j, m in enumerate(segments, start=1)]
         for j, m in enumerate(messages, start=1):
             if not 0 <= m < params.n:
-                raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
+                raise QuantizationRangeError(f"segment m_{j} must lie in [0, n)")
         r = exponent(params.mask_bound, rng)
         r1, r2 = exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)
         mask = self._mask(r)

@@ -33,7 +33,6 @@ from flwr.common import Code, parameters_to_ndarrays
 from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 from flwr.compat.common import recorddict_compat as compat
-
 from mpksa.encoding import Encoding
 from mpksa.errors import (
     AggregateKeyMismatchError,
@@ -44,6 +43,8 @@ from mpksa.errors import (
 )
 from mpksa.guard import MaskGuard, RerunGuard, update_digest
 from mpksa.messages import Statement
+from mpksa.proofs import check_even_key
+from mpksa.randomness import SYSTEM_RANDOM, RandomSource
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -116,10 +117,6 @@ def ids_of(data: bytes) -> list[int]:
     return [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
 
 
-def elements(data: bytes, width: int) -> list[int]:
-    return [int.from_bytes(data[k:k + width], "big") for k in range(0, len(data), width)]
-
-
 class MpksaMod:
     """The mod. `allow_insecure` admits parameter sets marked insecure (tests only).
 
@@ -128,8 +125,10 @@ class MpksaMod:
     updates and used mask exponents remembered, newest kept).
     """
 
-    def __init__(self, *, allow_insecure: bool = False, hardened: bool = False, guard_size: int = 1024) -> None:
+    def __init__(self, *, allow_insecure: bool = False, hardened: bool = False, guard_size: int = 1024,
+                 rng: RandomSource = SYSTEM_RANDOM) -> None:
         self.allow_insecure = allow_insecure
+        self.rng = rng  # the source of every secret this client draws (the CSPRNG by default)
         self.hardened = hardened
         self.guard_size = guard_size
 
@@ -197,7 +196,7 @@ class MpksaMod:
         return RecordDict({r.CONFIG: ConfigRecord(reply)})
 
     def _profile(self, config: ConfigRecord) -> StageProfile:
-        profile = stage_profile(r.read_str(config, "profile"), r.read_str(config, "params"))
+        profile = stage_profile(r.read_str(config, "profile"), r.read_str(config, "params"), rng=self.rng)
         if profile.insecure and not self.allow_insecure:
             raise ParameterError(f"parameter set {profile.params_name!r} is insecure; this client refuses it")
         return profile
@@ -273,8 +272,7 @@ class MpksaMod:
         width = profile.element_bytes
         keys = r.elements_of(arrays, "announced-keys", width, len(online), "announced-keys")
         proofs = r.proofs_of(arrays, "announced-key-proofs", profile.proof_bytes, len(online), "announced-key-proofs")
-        if int.from_bytes(state.sk, "big") % 2:
-            raise ParameterError("a hardened round needs the even sk_i of a hardened KeyGen")
+        check_even_key(int.from_bytes(state.sk, "big"))
         for client, pk, proof in zip(online, keys, proofs):
             if client == state.client:
                 if r.element_bytes(pk, width) != state.pk:
@@ -314,7 +312,7 @@ class MpksaMod:
         width, size, count = profile.element_bytes, len(challenge), len(state.online)
         bases = r.elements_of(arrays, "announced-bases", width, size * count, "announced-bases")
         proofs = r.proofs_of(arrays, "announced-base-proofs", profile.proof_bytes, size * count, "announced-base-proofs")
-        own = elements(state.basis, width)
+        own = r.elements(state.basis, width)
         round_id = r.aead_round(state.server_round, state.attempt)
         rows = [bases[k:k + size] for k in range(0, len(bases), size)]
         for position, (client, row) in enumerate(zip(state.online, rows)):

@@ -29,7 +29,7 @@ from mpksa.errors import DimensionMismatchError, ParameterError, ProofError
 from mpksa.fast import FastV1, FastV2, average, decode, encode, quantize
 from mpksa.messages import Aggregate, Ciphertext, Proof, Statement
 from mpksa.params import PROOF_CHALLENGE_BITS, V1Params, V2Params, parameter_set, proof_nonce_bits, proof_response_bound
-from mpksa.randomness import SYSTEM_RANDOM, RecordingRandom, exponent
+from mpksa.randomness import SYSTEM_RANDOM, RandomSource, RecordingRandom, even_exponent, exponent
 from mpksa.wire.codec import nbytes
 
 PROFILES = ("v1", "v2")
@@ -60,8 +60,9 @@ class StageProfile:
 
     name = ""
 
-    def __init__(self, params: V1Params, engine: FastV1 | FastV2) -> None:
+    def __init__(self, params: V1Params, engine: FastV1 | FastV2, rng: RandomSource = SYSTEM_RANDOM) -> None:
         self.params = params
+        self.rng = rng  # every secret this side draws: exponents, proof nonces, Enc's randomness
         self.params_name = params.name
         self.insecure = params.insecure
         self.engine = engine
@@ -72,10 +73,9 @@ class StageProfile:
     # --- keys and checks of received elements -------------------------------------------------
 
     def new_exponent(self, even: bool = False) -> int:
-        """A secret exponent (alpha, sk_i) from the CSPRNG; `even`: 2s for s in [1, bound/2), the
-        hardened KeyGen's sk_i (spec 5.14)."""
+        """A secret exponent (alpha, sk_i) from `rng`; `even`: the hardened KeyGen's sk_i (spec 5.14)."""
         bound = self.params.exponent_bound
-        return 2 * exponent(bound // 2, SYSTEM_RANDOM) if even else exponent(bound, SYSTEM_RANDOM)
+        return even_exponent(bound, self.rng) if even else exponent(bound, self.rng)
 
     def public(self, exponent_value: int) -> int:
         """KeyGen and SysGen: g^exponent."""
@@ -94,7 +94,7 @@ class StageProfile:
 
     def prove(self, statement: Statement, x: int) -> tuple[int, Proof]:
         """g^x and the proof of knowledge of x bound to `statement` (spec 5.14); draws the nonce."""
-        return self.engine.prove(statement, x, exponent(1 << proof_nonce_bits(self.params), SYSTEM_RANDOM))
+        return self.engine.prove(statement, x, exponent(1 << proof_nonce_bits(self.params), self.rng))
 
     def check_proof(self, statement: Statement, y: int, proof: Proof, name: str) -> None:
         """Accept the proof of knowledge of log_g y under `statement`, or `proof-invalid` naming `name`."""
@@ -167,8 +167,8 @@ class StageProfile:
         raise NotImplementedError
 
     def encrypt(self, beta: int, pk_s: int, segments: Sequence[int]) -> Encrypted:
-        """Enc with fresh randomness from the CSPRNG: the upload and the secrets the client keeps."""
-        drawn = RecordingRandom(SYSTEM_RANDOM)
+        """Enc with fresh randomness from `rng`: the upload and the secrets the client keeps."""
+        drawn = RecordingRandom(self.rng)
         upload = self.from_ciphertext(self.engine.enc(beta, pk_s, segments, drawn))
         proven, mask = self.proven_exponents([int(x) for x in drawn.take() if isinstance(x, int)])
         return Encrypted(upload, proven, mask)
@@ -259,16 +259,18 @@ class V2StageProfile(StageProfile):
 
 
 @cache
-def stage_profile(profile: str, params_name: str, workers: int | None = 1) -> StageProfile:
+def stage_profile(profile: str, params_name: str, workers: int | None = 1,
+                  rng: RandomSource = SYSTEM_RANDOM) -> StageProfile:
     """The profile `profile` over the named parameter set; a typed error for anything else.
 
-    `workers`: processes for the exponentiations (None: one per core; clients use 1)."""
+    `workers`: processes for the exponentiations (None: one per core; clients use 1). `rng`: the
+    source of every secret drawn (the CSPRNG; an explicit source replays a run)."""
     if profile not in PROFILES:
         raise ParameterError(f"profile {profile!r} is not available on Flower: use one of {', '.join(PROFILES)}")
     params = parameter_set(params_name)
     if params.profile != profile:
         raise ParameterError(f"parameter set {params_name!r} is of profile {params.profile!r}, not {profile!r}")
     if isinstance(params, V2Params):
-        return V2StageProfile(params, FastV2(params, workers=workers))
+        return V2StageProfile(params, FastV2(params, workers=workers), rng)
     assert isinstance(params, V1Params)
-    return V1StageProfile(params, FastV1(params, workers=workers))
+    return V1StageProfile(params, FastV1(params, workers=workers), rng)

@@ -147,6 +147,11 @@ def elements_of(arrays: ArrayRecord, key: str, width: int, count: int, name: str
     blob = _array_data(arrays, key, ELEMENTS_STYPE)
     if len(blob) != width * count:
         raise DimensionMismatchError(f"{name} has {len(blob)} bytes, expected {count} elements of {width} bytes")
+    return elements(blob, width)
+
+
+def elements(blob: bytes, width: int) -> list[int]:
+    """Back-to-back big-endian integers of `width` bytes each (the caller checked the length)."""
     return [int.from_bytes(blob[k:k + width], "big") for k in range(0, len(blob), width)]
 
 

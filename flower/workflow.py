@@ -26,8 +26,8 @@ a client whose proof fails is treated as dropped at that stage.
 
 from __future__ import annotations
 
-import time
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from logging import INFO, WARNING
@@ -36,18 +36,30 @@ from typing import cast
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.app.message_type import MessageType
-from flwr.common import Code, FitRes, Parameters, Status, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.common import (
+    Code,
+    FitRes,
+    Parameters,
+    Status,
+    ndarrays_to_parameters,
+    parameters_to_ndarrays,
+)
 from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 from flwr.compat.common import recorddict_compat as compat
 from flwr.server.compat.legacy_context import LegacyContext
 from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD, Key
 from flwr.serverapp import Grid
-
 from mpksa.encoding import Encoding
-from mpksa.errors import DimensionMismatchError, MalformedInputError, MpksaError, ParameterError
-from mpksa.params import parameter_set
+from mpksa.errors import (
+    DimensionMismatchError,
+    MalformedInputError,
+    MpksaError,
+    ParameterError,
+)
 from mpksa.messages import Proof, Statement
+from mpksa.params import parameter_set
+from mpksa.randomness import SYSTEM_RANDOM, RandomSource
 
 from . import records as r
 from .profiles import StageProfile, stage_profile
@@ -124,12 +136,12 @@ class MpksaWorkflow:
     def __init__(self, params: str = DEFAULT_PARAMS, *,
                  encoding: Encoding = DEFAULT_ENCODING, timeout: float | None = None,
                  train_timeout: float | None = None, max_attempts: int = 3, min_clients: int = 2,
-                 hardened: bool = False, workers: int | None = None) -> None:
+                 hardened: bool = False, workers: int | None = None, rng: RandomSource = SYSTEM_RANDOM) -> None:
         if not 1 <= max_attempts < r.MAX_ATTEMPTS:
             raise ParameterError(f"max_attempts = {max_attempts} must lie in [1, {r.MAX_ATTEMPTS - 1}]")
         if min_clients < 2:
             raise ParameterError(f"min_clients = {min_clients}: MPKSA needs |S| >= 2")
-        self.profile: StageProfile = stage_profile(parameter_set(params).profile, params, workers)
+        self.profile: StageProfile = stage_profile(parameter_set(params).profile, params, workers, rng)
         self.encoding = encoding
         self.enc = self.profile.encoding(encoding)
         self.timeout = timeout

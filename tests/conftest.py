@@ -7,8 +7,12 @@ under test with a second derivation rather than with itself.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -130,3 +134,20 @@ def expected_segments(quantized: Sequence[int], weight: int, enc: Encoding, modu
     k = (modulus_bits - 1) // b
     slots = [weight * q + v for q in quantized] + [weight + v]
     return [sum(s << (b * t) for t, s in enumerate(slots[start:start + k])) for start in range(0, len(slots), k)]
+
+
+MIN_NODE_MAJOR = 20
+
+
+@functools.cache
+def node_binary() -> str:
+    """Path of a Node.js >= 20 binary; its absence fails the calling test, never skips it."""
+    path = shutil.which("node")
+    if path is None:
+        pytest.fail("node is not on PATH: the JavaScript parts (javascript/, conformance/examples) "
+                    f"needs Node.js >= {MIN_NODE_MAJOR} (install it, e.g. apt-get install nodejs)")
+    version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    match = re.match(r"v(\d+)\.", version)
+    if match is None or int(match.group(1)) < MIN_NODE_MAJOR:
+        pytest.fail(f"node {version!r} at {path} is too old: the JavaScript implementation needs Node.js >= {MIN_NODE_MAJOR}")
+    return path

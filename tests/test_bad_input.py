@@ -196,7 +196,17 @@ def test_aead_refuses_a_truncated_message(sealed_model) -> None:
 
 @pytest.mark.parametrize("value", [True, False, 5.0, "5", None, b"\x05"])
 def test_wrong_types_where_an_integer_is_required(value: object) -> None:
-    raises(MalformedInputError, lambda: check_group_element(V1, value, "R_0"), f"R_0 = {value!r}", "must be an integer")
+    # The type is named, never the value: the same check guards secret exponents and plaintexts.
+    message = raises(MalformedInputError, lambda: check_group_element(V1, value, "R_0"), "R_0 must be an integer",
+                     f"got {type(value).__name__}")
+    assert f"= {value!r}" not in message
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed() -> None:
+    from mpksa.validate import check_exponent
+
+    message = raises(MalformedInputError, lambda: check_exponent(V1, "1234567890123", "sk"), "sk must be an integer")
+    assert "1234567890123" not in message
 
 
 @pytest.mark.parametrize("weight", [True, 1.0, "1", None])

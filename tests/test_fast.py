@@ -41,12 +41,12 @@ from mpksa.wire.contract import encoding_to_json, params_to_json
 ALL_OPS = sorted(ops.OPERATIONS)
 
 
-def reference_answer(request: Json) -> Json | None:
-    """The reference's answer, or None where the reference itself raises (a bug to report)."""
+def reference_answer(request: Json) -> Json:
+    """The reference's answer; its handler never raises on bad input, so raising fails the test."""
     try:
         return ops.handle(copy.deepcopy(request))
-    except Exception:  # noqa: BLE001 - the reference crashing is what we detect here
-        return None
+    except Exception as exc:  # noqa: BLE001 - a crash of the reference is a bug, named here
+        pytest.fail(f"the reference raised {type(exc).__name__} on {request['op']}: {exc}")
 
 
 def assert_same(request: Json, adapter: Any = ADAPTER) -> Json:
@@ -54,9 +54,7 @@ def assert_same(request: Json, adapter: Any = ADAPTER) -> Json:
     expected = reference_answer(request)
     got = adapter.handle(copy.deepcopy(request))
     json.dumps(got)  # answers are plain JSON
-    if expected is None:
-        assert "error" in got, f"reference raised; fast must answer with a typed error: {got}"
-    elif "error" in expected:
+    if "error" in expected:
         assert "error" in got and got["error"]["code"] == expected["error"]["code"], (request["op"], expected, got)
     else:
         assert got == expected, request["op"]
@@ -754,3 +752,30 @@ def test_an_unwritable_cache_directory_keeps_the_bases_in_memory(tmp_path: Any) 
     with pytest.warns(UserWarning, match="not saved"):
         bases = cache.bases(3)
     assert len(bases) == 3 and cache.derived == 3
+
+
+def test_direct_calls_with_bad_input_get_the_reference_s_typed_errors() -> None:
+    """Found by review: the fast implementation's own API (not only its wire) refuses what the reference refuses."""
+    from mpksa.errors import MalformedInputError, ProofError
+    from mpksa.messages import Statement
+    from mpksa.randomness import SeededRandom
+
+    params = parameter_set("v1-test-512")
+    f = fast.FastV1(params, workers=1)
+    rng = SeededRandom(b"direct")
+    sk, alpha = exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)
+    pk, beta = f.key_gen(sk), f.sys_gen(alpha)
+    pk_s = f.agg_pk_gen([(0, pk), (1, f.key_gen(exponent(params.exponent_bound, rng)))])
+    for segment in (1.5, True, "7"):
+        with pytest.raises(MalformedInputError, match="segment m_0 must be an integer"):
+            f.enc(beta, pk_s, [segment], rng)
+    for statement in (Statement("key", client_id=-1), Statement("g^r2", 0, 0, 2**64, (0, 1))):
+        with pytest.raises(MalformedInputError, match=r"must be an integer in \[0, 2\^"):
+            f.prove(statement, sk, 5)
+    for round_id, client_id in ((2**64, 1), (0, -1)):
+        with pytest.raises(MalformedInputError, match=r"must be an integer in \[0, 2\^"):
+            f.seal(pk, alpha, b"W", round_id, client_id, rng)
+    with pytest.raises(ProofError, match="without a proof"):
+        f.check_proof(Statement("key", client_id=0), pk, None)
+    with pytest.raises(MalformedInputError, match="W_i\\* must be"):
+        f.unseal(beta, sk, "x" * 40, 0, 0)  # type: ignore[arg-type]

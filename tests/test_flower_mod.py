@@ -294,14 +294,20 @@ def test_a_v2_client_refuses_a_degenerate_server_key_without_the_hardening():
     assert refused(server.keys(beta=r.element_bytes(1 + 5 * N, W)), "degenerate-element")
 
 
-def test_a_v2_client_never_uploads_under_a_used_mask_exponent(monkeypatch):
-    from mpksa.flower import profiles
-    from mpksa.randomness import SeededRandom
+class StuckGenerator:
+    """A broken random source: the same values every time it is asked."""
 
-    server = HandServer(params=PARAMS_V2)
-    for attempt in (1, 2):  # Enc draws from the same stream twice: the same r_i
+    def randrange(self, low: int, high: int) -> int:
+        return low + (high - low) // 3
+
+    def token_bytes(self, n: int) -> bytes:
+        return bytes(n)
+
+
+def test_a_v2_client_never_uploads_under_a_used_mask_exponent():
+    server = HandServer(mod=MpksaMod(allow_insecure=True, rng=StuckGenerator()), params=PARAMS_V2)
+    for attempt in (1, 2):  # Enc draws the same r_i twice
         server.keys(attempt=attempt)
-        monkeypatch.setattr(profiles, "SYSTEM_RANDOM", SeededRandom(b"a broken generator"))
         reply = server.upload(attempt=attempt, fit_attempt=attempt)
     assert refused(reply, "exponent-reused")
 

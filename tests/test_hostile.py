@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from conftest import node_binary
 from mpksa import ops
 from mpksa.conformance import cases as vector_cases
 from mpksa.conformance import report as reports
@@ -35,7 +36,6 @@ HOSTILE = ROOT / "tests" / "fixtures" / "hostile.py"
 KEYGEN_FILE = "v1/v1-test-512/keys.json"
 VALID = {f"v1/v1-test-512/keys#{n}" for n in range(10, 15)}    # KeyGen with outputs
 INVALID = {f"v1/v1-test-512/keys#{n}" for n in range(15, 19)}  # KeyGen with an error code
-NODE = shutil.which("node")
 
 
 @pytest.fixture(scope="module")
@@ -260,9 +260,8 @@ def test_a_capability_change_after_a_restart_names_the_field(keygen, tmp_path):
     assert "name 'mpksa-reference' -> 'changed'" in restart and "operations lost 'KeyGen'" in restart
 
 
-@pytest.mark.skipif(NODE is None, reason="needs node")
 def test_a_node_program_that_cannot_start_shows_the_real_error(keygen):
-    report = run(SubprocessSession(f"{NODE} {ROOT / 'tests' / 'fixtures' / 'cannot_start.mjs'}"), keygen)
+    report = run(SubprocessSession(f"{node_binary()} {ROOT / 'tests' / 'fixtures' / 'cannot_start.mjs'}"), keygen)
     assert "Cannot find package 'mpksa-no-such-package'" in report.problem  # the head of node's report
     assert "Node.js v" in report.problem  # and its tail
     assert len(report.problem) < 4000
@@ -345,8 +344,8 @@ def test_a_tc_number_is_per_file_and_one_file_or_a_test_id_selects_one(tmp_path,
     assert "numbered per vector file" not in capsys.readouterr().err
 
 
-@pytest.mark.skipif(NODE is None, reason="needs node")
 def test_the_readme_keygen_template_passes_every_keygen_test(tmp_path, capsys):
+    node_binary()  # fails, never skips, without Node.js
     out = tmp_path / "r.json"
     code = cli_main(["conformance", "run", "--impl", "node conformance/examples/keygen.mjs", "--json", str(out),
                      "--progress", "off"])

@@ -18,37 +18,23 @@ Node.js is required: CI has it, and a missing `node` fails these tests instead o
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import node_binary
 from mpksa.wire.contract import OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 JS_DIR = ROOT / "javascript"
 VECTORS = ROOT / "vectors"
-MIN_NODE_MAJOR = 20
 
 
-@functools.cache
-def node_binary() -> str:
-    """Path of a Node.js >= 20 binary; its absence fails the calling test, never skips it."""
-    path = shutil.which("node")
-    if path is None:
-        pytest.fail("node is not on PATH: the JavaScript implementation in javascript "
-                    f"needs Node.js >= {MIN_NODE_MAJOR} (install it, e.g. apt-get install nodejs)")
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    match = re.match(r"v(\d+)\.", version)
-    if match is None or int(match.group(1)) < MIN_NODE_MAJOR:
-        pytest.fail(f"node {version!r} at {path} is too old: the JavaScript implementation needs Node.js >= {MIN_NODE_MAJOR}")
-    return path
 
 
 def server_command(node: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import gmpy2
 
-from .errors import DimensionMismatchError, QuantizationRangeError, show
+from .errors import DimensionMismatchError, QuantizationRangeError
 from .messages import Ciphertext
 from .params import PaperParams, V1Params, V2Params
 from .randomness import SYSTEM_RANDOM, RandomSource, exponent
@@ -46,7 +46,7 @@ def enc_v1(params: V1Params, beta: int, pk_s: int, segments: Sequence[int],
     for j, m in enumerate(segments):
         m = check_integer(m, f"segment m_{j}")
         if not 0 <= m < n:
-            raise QuantizationRangeError(f"segment m_{j} = {show(m)} must lie in [0, n)")
+            raise QuantizationRangeError(f"segment m_{j} must lie in [0, n)")
         r1, r2 = exponent(params.exponent_bound, rng), exponent(params.exponent_bound, rng)
         e1.append(int((1 + m * n) * gmpy2.powmod_sec(beta, r1, n2) % n2))
         e2.append((int(gmpy2.powmod_sec(g, r2, n2)), int(gmpy2.powmod_sec(g, r1, n2) * gmpy2.powmod_sec(pk_s, r2, n2) % n2)))
@@ -68,7 +68,7 @@ def enc_v2(params: V2Params, beta: int, pk_s: int, segments: Sequence[int],
     messages = [check_integer(m, f"segment m_{j + 1}") for j, m in enumerate(segments)]
     for j, m in enumerate(messages):
         if not 0 <= m < n:
-            raise QuantizationRangeError(f"segment m_{j + 1} = {show(m)} must lie in [0, n)")
+            raise QuantizationRangeError(f"segment m_{j + 1} must lie in [0, n)")
     r = exponent(params.mask_bound, rng)
     data = [int((1 + m * n) * gmpy2.powmod_sec(h, r, n2) % n2) for m, h in zip(messages, segment_bases(params, len(messages)))]
     carrier = enc_v1(params, beta, pk_s, [r], rng)

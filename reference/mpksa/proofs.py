@@ -95,9 +95,9 @@ def verify(params: Params, y: int, proof: Proof | None, statement: Statement, na
 
 # --- the hardened round's uses (spec 5.13) ------------------------------------------------------
 
-def check_even_key(pair: KeyPair) -> None:
+def check_even_key(sk: int) -> None:
     """A hardened client takes part only with the even sk_i of a hardened KeyGen: (-1)^{sk_i} = 1 (E8)."""
-    if pair.sk % 2:
+    if sk % 2:
         raise ParameterError("a hardened round needs the even sk_i of a hardened KeyGen (setup with the hardening)")
 
 

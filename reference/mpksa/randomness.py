@@ -122,3 +122,8 @@ SYSTEM_RANDOM = SystemRandom()
 def exponent(upper: int, rng: RandomSource) -> int:
     """A uniform exponent in [1, upper): zero would leave an element unmasked."""
     return rng.randrange(1, upper)
+
+
+def even_exponent(upper: int, rng: RandomSource) -> int:
+    """2s for s uniform in [1, upper/2): the hardened KeyGen's sk_i, so that (-1)^{sk_i} = 1 (spec 5.14, E8)."""
+    return 2 * exponent(upper // 2, rng)

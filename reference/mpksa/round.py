@@ -188,7 +188,7 @@ def run_round(params: Params, encoding: Encoding, server_key: ServerKey, clients
                 check_nondegenerate(params, beta, f"beta_{j + 1}")
             check_nondegenerate(params, my_pk_s, "pk_S")
         if hardening.prove_knowledge and my_keys is not None:
-            check_even_key(me.keys)
+            check_even_key(me.keys.sk)
             check_server_key(params, server_key)
             check_announced_keys(params, my_keys)
         check_pk_s(params, my_pk_s, me.keys.pk, None if my_keys is None else [a.values[0] for a in my_keys])

@@ -19,8 +19,9 @@ from .params import Params, V2Params
 
 
 def check_integer(x: object, name: str) -> int:
+    """An integer (not a boolean). The message names the type only: x may be a secret or a plaintext."""
     if isinstance(x, bool) or not isinstance(x, int | type(gmpy2.mpz(0))):
-        raise MalformedInputError(f"{name} = {x!r} must be an integer")
+        raise MalformedInputError(f"{name} must be an integer, got {type(x).__name__}")
     return int(x)
 
 
